@@ -1,0 +1,7 @@
+-- Revert pgpm-verify:procedures/verify_function from pg
+
+BEGIN;
+
+DROP FUNCTION public.verify_function(text, text);
+
+COMMIT;

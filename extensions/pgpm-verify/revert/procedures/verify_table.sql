@@ -1,0 +1,7 @@
+-- Revert pgpm-verify:procedures/verify_table from pg
+
+BEGIN;
+
+DROP FUNCTION public.verify_table(text);
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Revert pgpm-verify:procedures/verify_view from pg
+
+BEGIN;
+
+DROP FUNCTION public.verify_view(text);
+
+COMMIT;

@@ -1,0 +1,10 @@
+-- Verify pgpm-verify:procedures/verify_extension on pg
+
+BEGIN;
+
+-- The cast fails when the function is missing or has another signature;
+-- the call on a catalog object proves its body actually runs.
+SELECT 'public.verify_extension(text)'::regprocedure;
+SELECT public.verify_extension('plpgsql');
+
+ROLLBACK;
