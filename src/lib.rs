@@ -2,4 +2,12 @@
 //! PostgreSQL. See README.md for the user's view and each module's docs for
 //! its part; data flows files → plan → package → resolve → engine → output.
 
+pub mod cli;
+pub mod commands;
+pub mod engine;
+pub mod error;
+pub mod output;
+pub mod package;
 pub mod plan;
+pub mod resolve;
+pub mod script;

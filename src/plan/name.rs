@@ -41,16 +41,23 @@ fn validate_entry_name(name: &str) -> Result<(), String> {
         return Err("the name is empty".into());
     };
     if let Some(c) = name.chars().find(|c| c.is_whitespace()) {
-        return Err(format!("a name may not contain whitespace ({})", describe_char(c)));
+        return Err(format!(
+            "a name may not contain whitespace ({})",
+            describe_char(c)
+        ));
     }
     if let Some(c) = name.chars().find(|c| matches!(c, ':' | '@' | '#' | '\\')) {
         return Err(format!("a name may not contain `{c}`"));
     }
     if is_punctuation(first) {
-        return Err(format!("a name may not start with `{first}` (punctuation other than `_`)"));
+        return Err(format!(
+            "a name may not start with `{first}` (punctuation other than `_`)"
+        ));
     }
     if is_punctuation(last) {
-        return Err(format!("a name may not end with `{last}` (punctuation other than `_`)"));
+        return Err(format!(
+            "a name may not end with `{last}` (punctuation other than `_`)"
+        ));
     }
     if let Some(suffix) = relative_suffix(name) {
         return Err(format!(
@@ -72,8 +79,11 @@ fn relative_suffix(name: &str) -> Option<&str> {
         return None;
     }
     let marker_start = digits_start - 1;
-    matches!(name.as_bytes()[marker_start], b'~' | b'^' | b'/' | b'=' | b'%')
-        .then(|| &name[marker_start..])
+    matches!(
+        name.as_bytes()[marker_start],
+        b'~' | b'^' | b'/' | b'=' | b'%'
+    )
+    .then(|| &name[marker_start..])
 }
 
 fn describe_char(c: char) -> String {
@@ -118,7 +128,10 @@ mod tests {
     #[test]
     fn reserved_characters_are_refused_anywhere() {
         for (name, c) in [("a:b", ':'), ("a@b", '@'), ("a#b", '#'), ("a\\b", '\\')] {
-            assert!(validate_change_name(name).unwrap_err().contains(c), "{name}");
+            assert!(
+                validate_change_name(name).unwrap_err().contains(c),
+                "{name}"
+            );
         }
     }
 

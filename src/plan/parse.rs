@@ -43,7 +43,10 @@ impl Parser {
     }
 
     fn error(&mut self, line: usize, message: impl Into<String>) {
-        self.diagnostics.push(Diagnostic { line, message: message.into() });
+        self.diagnostics.push(Diagnostic {
+            line,
+            message: message.into(),
+        });
     }
 
     fn pragma(&mut self, line: usize, text: &str) -> LineResult<()> {
@@ -52,15 +55,24 @@ impl Parser {
             None => (text.trim(), None),
         };
         if name.is_empty()
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            return Err(format!("malformed pragma `%{text}`: expected `%name=value`"));
+            return Err(format!(
+                "malformed pragma `%{text}`: expected `%name=value`"
+            ));
         }
         if !self.plan.changes.is_empty() {
-            return Err(format!("pragma `%{name}` must come before the first change"));
+            return Err(format!(
+                "pragma `%{name}` must come before the first change"
+            ));
         }
         if let Some(earlier) = self.plan.pragmas.iter().find(|p| p.name == name) {
-            return Err(format!("pragma `%{name}` is already set at line {}", earlier.line));
+            return Err(format!(
+                "pragma `%{name}` is already set at line {}",
+                earlier.line
+            ));
         }
         match (name, value.as_deref()) {
             ("syntax-version", Some(SYNTAX_VERSION)) => {}
@@ -75,7 +87,11 @@ impl Parser {
             ("project", None) => return Err("`%project` needs a value: `%project=<name>`".into()),
             _ => {}
         }
-        self.plan.pragmas.push(Pragma { name: name.to_owned(), value, line });
+        self.plan.pragmas.push(Pragma {
+            name: name.to_owned(),
+            value,
+            line,
+        });
         Ok(())
     }
 
@@ -117,7 +133,10 @@ impl Parser {
         // pgpm also accepts `@tag change timestamp ...`; jobsctl takes it when
         // it names the change the tag is attached to anyway.
         let (first, after_first) = split_token(rest);
-        let rest = if !first.is_empty() && Timestamp::parse(first).is_none() && looks_like_timestamp(split_token(after_first).0) {
+        let rest = if !first.is_empty()
+            && Timestamp::parse(first).is_none()
+            && looks_like_timestamp(split_token(after_first).0)
+        {
             if first != previous.name {
                 return Err(format!(
                     "tag `@{name}` names change `{first}`, but a tag marks the change above it (`{}`, line {}): move the tag line below `{first}`",
@@ -139,13 +158,26 @@ impl Parser {
                 "tag `@{name}` needs a planner and an email after its timestamp: `name <email>`"
             ));
         }
-        previous.tags.push(Tag { name: name.to_owned(), planned, note, line });
+        previous.tags.push(Tag {
+            name: name.to_owned(),
+            planned,
+            note,
+            line,
+        });
         Ok(())
     }
 
     fn finish(mut self) -> Result<Plan, Vec<Diagnostic>> {
-        if self.plan.pragma("project").is_none() && !self.diagnostics.iter().any(|d| d.message.contains("%project")) {
-            self.error(1, "missing `%project=<name>` pragma: it names the package in the registry");
+        if self.plan.pragma("project").is_none()
+            && !self
+                .diagnostics
+                .iter()
+                .any(|d| d.message.contains("%project"))
+        {
+            self.error(
+                1,
+                "missing `%project=<name>` pragma: it names the package in the registry",
+            );
         }
         let semantic = semantic_checks(&self.plan);
         self.diagnostics.extend(semantic);
@@ -180,7 +212,10 @@ fn dependency_list(text: &str) -> LineResult<(Vec<Dependency>, &str)> {
     };
     let (inner, after) = (&inner_start[..close], &inner_start[close + 1..]);
     if !after.is_empty() && !after.starts_with(char::is_whitespace) {
-        return Err(format!("expected whitespace after `]`, found `{}`", split_token(after).0));
+        return Err(format!(
+            "expected whitespace after `]`, found `{}`",
+            split_token(after).0
+        ));
     }
     let mut dependencies: Vec<Dependency> = Vec::new();
     for token in inner.split_whitespace() {
@@ -254,7 +289,14 @@ fn planned_tail(text: &str) -> LineResult<(Planned, Option<String>)> {
     })?;
     let (head, note) = split_note(rest);
     let (planner, email) = planner_and_email(head)?;
-    Ok((Planned { timestamp, planner, email }, note))
+    Ok((
+        Planned {
+            timestamp,
+            planner,
+            email,
+        },
+        note,
+    ))
 }
 
 /// Split `planner <email> # note` at the first `#` that stands alone
@@ -271,7 +313,10 @@ fn split_note(text: &str) -> (&str, Option<String>) {
                 let after_ok = i + 1 == bytes.len() || bytes[i + 1].is_ascii_whitespace();
                 if before_ok && after_ok {
                     let note = text[i + 1..].trim();
-                    return (text[..i].trim_end(), (!note.is_empty()).then(|| note.to_owned()));
+                    return (
+                        text[..i].trim_end(),
+                        (!note.is_empty()).then(|| note.to_owned()),
+                    );
                 }
             }
             _ => {}
@@ -284,12 +329,16 @@ fn planner_and_email(text: &str) -> LineResult<(Option<String>, Option<String>)>
     let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     let Some(open) = text.find('<') else {
         if text.contains('>') {
-            return Err(format!("stray `>` in planner `{text}`: write the email as `<email>`"));
+            return Err(format!(
+                "stray `>` in planner `{text}`: write the email as `<email>`"
+            ));
         }
         return Ok((non_empty(text), None));
     };
     let Some(close) = text[open..].find('>').map(|i| open + i) else {
-        return Err(format!("unclosed `<` in `{text}`: write the email as `<email>`"));
+        return Err(format!(
+            "unclosed `<` in `{text}`: write the email as `<email>`"
+        ));
     };
     let email = text[open + 1..close].trim();
     if email.is_empty() {
@@ -338,13 +387,23 @@ fn semantic_checks(plan: &Plan) -> Vec<Diagnostic> {
         for dependency in change.dependencies.iter().filter(|d| d.is_local(project)) {
             let problem = match &dependency.target {
                 Target::Change(name) => match change_index.get(name.as_str()) {
-                    None => Some(format!("change `{}` requires `{dependency}`, which is not in this plan", change.name)),
-                    Some(&at) if at == index => Some(format!("change `{}` requires itself", change.name)),
-                    Some(&at) if at > index => Some(later_message(plan, change, dependency, at, index)),
+                    None => Some(format!(
+                        "change `{}` requires `{dependency}`, which is not in this plan",
+                        change.name
+                    )),
+                    Some(&at) if at == index => {
+                        Some(format!("change `{}` requires itself", change.name))
+                    }
+                    Some(&at) if at > index => {
+                        Some(later_message(plan, change, dependency, at, index))
+                    }
                     Some(_) => None,
                 },
                 Target::Tag(name) => match tag_index.get(name.as_str()) {
-                    None => Some(format!("change `{}` requires `{dependency}`, but no such tag is in this plan", change.name)),
+                    None => Some(format!(
+                        "change `{}` requires `{dependency}`, but no such tag is in this plan",
+                        change.name
+                    )),
                     Some(&(at, _)) if at >= index => Some(format!(
                         "change `{}` requires `{dependency}`, which marks change `{}` (line {}), not an earlier one: move this change below that tag",
                         change.name, plan.changes[at].name, plan.changes[at].line
@@ -353,14 +412,23 @@ fn semantic_checks(plan: &Plan) -> Vec<Diagnostic> {
                 },
             };
             if let Some(message) = problem {
-                diagnostics.push(Diagnostic { line: change.line, message });
+                diagnostics.push(Diagnostic {
+                    line: change.line,
+                    message,
+                });
             }
         }
     }
     diagnostics
 }
 
-fn later_message(plan: &Plan, change: &Change, dependency: &Dependency, at: usize, index: usize) -> String {
+fn later_message(
+    plan: &Plan,
+    change: &Change,
+    dependency: &Dependency,
+    at: usize,
+    index: usize,
+) -> String {
     let required = &plan.changes[at];
     let distance = at - index;
     format!(

@@ -31,7 +31,11 @@ pub fn write(plan: &Plan) -> String {
 pub fn write_change_line(change: &Change) -> String {
     let mut line = change.name.clone();
     if !change.dependencies.is_empty() {
-        let deps: Vec<String> = change.dependencies.iter().map(ToString::to_string).collect();
+        let deps: Vec<String> = change
+            .dependencies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         write!(line, " [{}]", deps.join(" ")).expect("writing to a String cannot fail");
     }
     if let Some(planned) = &change.planned {

@@ -31,7 +31,10 @@ fn without_lines(mut plan: Plan) -> Plan {
 fn pragmas_are_read_in_order_and_unknown_ones_kept() {
     let plan = ok("%custom=value\n%flag\n");
     let names: Vec<_> = plan.pragmas.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["syntax-version", "project", "uri", "custom", "flag"]);
+    assert_eq!(
+        names,
+        ["syntax-version", "project", "uri", "custom", "flag"]
+    );
     assert_eq!(plan.project(), "demo");
     assert_eq!(plan.uri(), Some("demo"));
     assert_eq!(plan.pragma("custom"), Some("value"));
@@ -54,10 +57,22 @@ fn change_with_every_part() {
     assert_eq!(
         b.dependencies,
         [
-            Dependency { project: None, target: change("a") },
-            Dependency { project: Some("other".into()), target: change("x") },
-            Dependency { project: None, target: Target::Tag("t".into()) },
-            Dependency { project: Some("other".into()), target: Target::Tag("v1".into()) },
+            Dependency {
+                project: None,
+                target: change("a")
+            },
+            Dependency {
+                project: Some("other".into()),
+                target: change("x")
+            },
+            Dependency {
+                project: None,
+                target: Target::Tag("t".into())
+            },
+            Dependency {
+                project: Some("other".into()),
+                target: Target::Tag("v1".into())
+            },
         ]
     );
 }
@@ -112,14 +127,20 @@ fn planner_and_email_are_each_optional_after_the_timestamp() {
 #[test]
 fn hash_without_surrounding_whitespace_is_not_a_note() {
     let plan = ok("a 2025-08-26T23:57:44Z Team#1 <t@example.com>\n");
-    assert_eq!(plan.changes[0].planned.as_ref().unwrap().planner.as_deref(), Some("Team#1"));
+    assert_eq!(
+        plan.changes[0].planned.as_ref().unwrap().planner.as_deref(),
+        Some("Team#1")
+    );
     assert_eq!(plan.changes[0].note, None);
 }
 
 #[test]
 fn hash_inside_the_email_is_not_a_note() {
     let plan = ok("a 2025-08-26T23:57:44Z dev <a # b@example.com>\n");
-    assert_eq!(plan.changes[0].planned.as_ref().unwrap().email.as_deref(), Some("a # b@example.com"));
+    assert_eq!(
+        plan.changes[0].planned.as_ref().unwrap().email.as_deref(),
+        Some("a # b@example.com")
+    );
 }
 
 #[test]
@@ -201,13 +222,20 @@ fn invalid_fixture_plans_report_exactly_the_expected_errors() {
                 (line.parse().unwrap(), message)
             })
             .collect();
-        assert!(!expected.is_empty(), "{} has no `# expect:` line", path.display());
+        assert!(
+            !expected.is_empty(),
+            "{} has no `# expect:` line",
+            path.display()
+        );
         let actual = parse(&text).expect_err(&format!("{} should be rejected", path.display()));
         let summary = format!("{}: got {actual:#?}", path.display());
         assert_eq!(actual.len(), expected.len(), "{summary}");
         for ((line, message), diagnostic) in expected.iter().zip(&actual) {
             assert_eq!(diagnostic.line, *line, "{summary}");
-            assert!(diagnostic.message.contains(message), "{summary}\nexpected to contain: {message}");
+            assert!(
+                diagnostic.message.contains(message),
+                "{summary}\nexpected to contain: {message}"
+            );
         }
         checked += 1;
     }

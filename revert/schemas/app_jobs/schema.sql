@@ -1,0 +1,9 @@
+-- Revert pgpm-jobs:schemas/app_jobs/schema from pg
+
+BEGIN;
+
+-- No CASCADE: every object in the schema has its own revert, so anything
+-- left here was not created by this package and must not be dropped silently.
+DROP SCHEMA app_jobs;
+
+COMMIT;

@@ -1,0 +1,3 @@
+//! What jobsctl does to a database, planned without one where possible.
+
+pub mod plan;

@@ -1,0 +1,43 @@
+//! The top-level error: what went wrong and which exit code it means.
+
+use crate::package::Problems;
+
+/// Exit codes, as documented in `--help` and the README.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILED: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The workspace could not be read or checked; nothing ran.
+    #[error("{workspace}: {count} problem{s} found; nothing was run", count = problems.0.len(), s = if problems.0.len() == 1 { "" } else { "s" })]
+    InvalidWorkspace {
+        workspace: String,
+        problems: Problems,
+    },
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::InvalidWorkspace { .. } | Error::Usage(_) => exit::USAGE,
+            Error::Output(_) => exit::FAILED,
+        }
+    }
+
+    /// A stable name for JSON output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidWorkspace { .. } => "invalid_workspace",
+            Error::Usage(_) => "usage",
+            Error::Output(_) => "output",
+        }
+    }
+}

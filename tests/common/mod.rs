@@ -1,0 +1,134 @@
+//! Test harness: run the real `jobsctl` binary, and build pgpm workspaces on
+//! disk with a few calls.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+pub const PLANNED: &str = "2025-08-26T23:57:44Z tester <tester@example.com>";
+
+/// `jobsctl` with a clean environment: no colour, no workspace from the caller.
+pub fn jobsctl() -> Command {
+    let mut cmd = Command::cargo_bin("jobsctl").expect("the jobsctl binary is built");
+    cmd.env_remove("JOBSCTL_WORKSPACE").env("NO_COLOR", "1");
+    cmd
+}
+
+/// A pgpm workspace in a temporary folder: `pgpm.json` with
+/// `packages/*`, packages added one call at a time.
+pub struct TempWorkspace {
+    dir: tempfile::TempDir,
+}
+
+impl TempWorkspace {
+    pub fn new() -> TempWorkspace {
+        let ws = TempWorkspace {
+            dir: tempfile::tempdir().expect("a temporary folder"),
+        };
+        ws.write("pgpm.json", r#"{ "packages": ["packages/*"] }"#);
+        ws
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) -> &Self {
+        let path = self.dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+        self
+    }
+
+    pub fn remove(&self, relative: &str) -> &Self {
+        std::fs::remove_file(self.dir.path().join(relative)).unwrap();
+        self
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(relative)).unwrap()
+    }
+
+    /// `packages/<name>` with a control file requiring `requires` and an
+    /// empty plan.
+    pub fn package(&self, name: &str, requires: &[&str]) -> &Self {
+        self.write(
+            &format!("packages/{name}/{name}.control"),
+            format!(
+                "comment = 'test package {name}'\ndefault_version = '0.0.1'\nrequires = '{}'\n",
+                requires.join(",")
+            ),
+        );
+        self.write(
+            &format!("packages/{name}/pgpm.plan"),
+            format!("%syntax-version=1.0.0\n%project={name}\n%uri={name}\n\n"),
+        )
+    }
+
+    /// Append `line` (a change name with optional `[deps]`) to the package's
+    /// plan and write its three scripts; `deploy` is the deploy script's SQL.
+    pub fn change(&self, package: &str, line: &str, deploy: &str) -> &Self {
+        let name = line.split_whitespace().next().unwrap();
+        let plan = format!("packages/{package}/pgpm.plan");
+        let text = self.read(&plan) + &format!("{line} {PLANNED}\n");
+        self.write(&plan, text);
+        self.write(
+            &format!("packages/{package}/deploy/{name}.sql"),
+            format!("-- Deploy {package}:{name}\nBEGIN;\n{deploy}\nCOMMIT;\n"),
+        );
+        self.write(
+            &format!("packages/{package}/revert/{name}.sql"),
+            format!("-- Revert {package}:{name}\nBEGIN;\nSELECT 'revert {name}';\nCOMMIT;\n"),
+        );
+        self.write(
+            &format!("packages/{package}/verify/{name}.sql"),
+            format!("-- Verify {package}:{name}\nSELECT 'verify {name}';\n"),
+        )
+    }
+
+    /// Append a raw line (a tag, say) to the package's plan.
+    pub fn plan_line(&self, package: &str, line: &str) -> &Self {
+        let plan = format!("packages/{package}/pgpm.plan");
+        let text = self.read(&plan) + line + "\n";
+        self.write(&plan, text)
+    }
+}
+
+/// The repository root: the embedded workspace's files live here too.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Copy the embedded workspace's files out of the repository into `dest`.
+pub fn copy_embedded_workspace(dest: &Path) {
+    let root = repo_root();
+    for file in ["pgpm.plan", "pgpm-jobs.control"] {
+        std::fs::copy(root.join(file), dest.join(file)).unwrap();
+    }
+    for dir in ["deploy", "revert", "verify", "extensions"] {
+        copy_dir(&root.join(dir), &dest.join(dir));
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Parse stdout as the one JSON document it must be.
+pub fn json_stdout(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
