@@ -5,6 +5,8 @@
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+pub mod pg;
+
 pub const PLANNED: &str = "2025-08-26T23:57:44Z tester <tester@example.com>";
 
 /// `jobsctl` with a clean environment: no colour, no workspace from the caller.

@@ -1,0 +1,238 @@
+//! A throwaway PostgreSQL cluster for the integration tests, started once
+//! per test binary from the machine's PostgreSQL binaries, and one fresh
+//! database per test.
+//!
+//! - `JOBSCTL_TEST_PGHOST` (with optional `JOBSCTL_TEST_PGPORT`,
+//!   `JOBSCTL_TEST_PGUSER`, `JOBSCTL_TEST_PGPASSWORD`) points the tests at a
+//!   running server instead; it must allow creating databases.
+//! - Otherwise the binaries are found with `pg_config --bindir`, then under
+//!   `/usr/lib/postgresql/<highest version>/bin`. As root the server runs as
+//!   the `postgres` user (PostgreSQL refuses to run as root).
+//! - The server listens on a unix socket in a private folder and on
+//!   127.0.0.1 at a free port (trust for the socket and for `postgres`,
+//!   scram-sha-256 for other roles over TCP); it stops by itself within a second of the test
+//!   binary exiting, and its folder is removed.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    /// The socket folder (or the host name for an external server).
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    /// Keeps the cluster's folder alive for the test binary's lifetime.
+    _dir: Option<PathBuf>,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
+
+pub fn server() -> &'static Server {
+    SERVER.get_or_init(|| external_server().unwrap_or_else(start_cluster))
+}
+
+/// A fresh, empty database for one test.
+pub struct TestDb {
+    pub name: String,
+    server: &'static Server,
+}
+
+impl TestDb {
+    /// A database name that no test has used yet; not created.
+    pub fn unique_name(label: &str) -> String {
+        let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
+        let label: String = label.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(30).collect();
+        format!("t_{}_{}_{n}", std::process::id(), label)
+    }
+
+    /// Create a database named after the test.
+    pub fn new(label: &str) -> TestDb {
+        let server = server();
+        let name = Self::unique_name(label);
+        let mut admin = server.client("postgres");
+        admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).expect("create the test database");
+        TestDb { name, server }
+    }
+
+    /// A name for a database that does not exist yet (for `--createdb`).
+    pub fn not_created(label: &str) -> TestDb {
+        TestDb { name: Self::unique_name(label), server: server() }
+    }
+
+    pub fn client(&self) -> postgres::Client {
+        self.server.client(&self.name)
+    }
+
+    /// `PG*` variables that point libpq-style clients at this database.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("PGHOST", self.server.host.clone()),
+            ("PGPORT", self.server.port.to_string()),
+            ("PGUSER", self.server.user.clone()),
+            ("PGDATABASE", self.name.clone()),
+        ];
+        if let Some(password) = &self.server.password {
+            env.push(("PGPASSWORD", password.clone()));
+        }
+        env
+    }
+
+    /// A `postgres://` URL over TCP to this database.
+    pub fn tcp_url(&self) -> String {
+        format!("postgres://{}@127.0.0.1:{}/{}", self.server.user, self.server.port, self.name)
+    }
+
+    /// Run one query and return the first column of every row as text.
+    pub fn column(&self, sql: &str) -> Vec<Option<String>> {
+        self.client()
+            .simple_query(sql)
+            .expect(sql)
+            .into_iter()
+            .filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_owned)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The first column of the first row.
+    pub fn value(&self, sql: &str) -> Option<String> {
+        self.column(sql).into_iter().next().flatten()
+    }
+}
+
+impl Server {
+    pub fn client(&self, database: &str) -> postgres::Client {
+        let mut config = postgres::Config::new();
+        config.host(&self.host).port(self.port).user(&self.user).dbname(database);
+        if let Some(password) = &self.password {
+            config.password(password);
+        }
+        config.connect(postgres::NoTls).unwrap_or_else(|e| panic!("connect to {database}: {e}"))
+    }
+}
+
+fn external_server() -> Option<Server> {
+    let host = std::env::var("JOBSCTL_TEST_PGHOST").ok()?;
+    let port = std::env::var("JOBSCTL_TEST_PGPORT").ok().and_then(|p| p.parse().ok()).unwrap_or(5432);
+    let user = std::env::var("JOBSCTL_TEST_PGUSER").unwrap_or_else(|_| "postgres".into());
+    let password = std::env::var("JOBSCTL_TEST_PGPASSWORD").ok();
+    Some(Server { host, port, user, password, _dir: None })
+}
+
+fn bin_dir() -> PathBuf {
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if out.status.success() && dir.join("initdb").exists() {
+            return dir;
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL server binaries (apt-get install postgresql), or JOBSCTL_TEST_PGHOST")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, bin)| bin.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop().expect("no PostgreSQL under /usr/lib/postgresql").1
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
+}
+
+/// A command run as the server's user: `postgres` when we are root.
+fn as_server_user(program: &Path) -> Command {
+    if is_root() {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--"]).arg(program);
+        cmd
+    } else {
+        Command::new(program)
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start_cluster() -> Server {
+    let bin = bin_dir();
+    let dir = std::env::temp_dir().join(format!("jobsctl-test-pg-{}-{}", std::process::id(), free_port()));
+    let (data, socket) = (dir.join("data"), dir.join("socket"));
+    std::fs::create_dir_all(&socket).unwrap();
+    if is_root() {
+        let status = Command::new("chown").args(["-R", "postgres:"]).arg(&dir).status().unwrap();
+        assert!(status.success(), "chown the cluster folder to postgres");
+    }
+    let init = as_server_user(&bin.join("initdb"))
+        .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8", "-D"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "initdb failed: {}", String::from_utf8_lossy(&init.stderr));
+    // Trust the socket and the `postgres` user; every other role must give
+    // its password over TCP, so that password sources can be tested.
+    std::fs::write(
+        data.join("pg_hba.conf"),
+        "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+    )
+    .unwrap();
+
+    let port = free_port();
+    // The shell wrapper stops the server when this test binary exits (its
+    // parent pid disappears), then removes the cluster's folder.
+    let script = format!(
+        "{postgres} -D {data} -p {port} -k {socket} -c listen_addresses=127.0.0.1 -c fsync=off \
+         -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
+         -c log_min_messages=fatal >{dir}/server.log 2>&1 & pid=$!; \
+         while [ -d /proc/{parent} ] && kill -0 $pid 2>/dev/null; do sleep 0.5; done; \
+         kill -INT $pid 2>/dev/null; wait $pid; rm -rf {dir}",
+        postgres = bin.join("postgres").display(),
+        data = data.display(),
+        socket = socket.display(),
+        dir = dir.display(),
+        parent = std::process::id(),
+    );
+    let mut wrapper = if is_root() {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--", "sh", "-c", &script]);
+        cmd
+    } else {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &script]);
+        cmd
+    };
+    wrapper.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    wrapper.spawn().expect("start postgres");
+
+    let server = Server {
+        host: socket.display().to_string(),
+        port,
+        user: "postgres".into(),
+        password: None,
+        _dir: Some(dir.clone()),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut config = postgres::Config::new();
+        config.host(&server.host).port(port).user("postgres").dbname("postgres");
+        if config.connect(postgres::NoTls).is_ok() {
+            return server;
+        }
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+            panic!("the test cluster did not start in 30 s:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
