@@ -83,7 +83,7 @@ fn human_plan(plan: &DeployPlan) -> io::Result<()> {
                 version,
                 path,
                 depends_on,
-                changes,
+                changes, ..
             } => {
                 write!(
                     out,

@@ -24,6 +24,9 @@ pub enum Step {
         version: Option<String>,
         path: String,
         depends_on: Vec<String>,
+        /// Native extensions it requires (each also has its own step, before
+        /// the first package that needs it).
+        extensions: Vec<String>,
         changes: Vec<PlannedChange>,
     },
 }
@@ -125,6 +128,7 @@ pub fn deploy_plan(workspace: &Workspace, resolution: &Resolution) -> DeployPlan
             version: package.version().map(str::to_owned),
             path: workspace.source.display_path(&package.dir),
             depends_on: resolved.depends_on.clone(),
+            extensions: resolved.extensions.clone(),
             changes,
         });
     }
@@ -139,11 +143,27 @@ impl DeployPlan {
         self.packages().map(|(_, changes)| changes.len()).sum()
     }
 
+    /// The native extensions a package requires.
+    pub fn extensions_of(&self, package: &str) -> &[String] {
+        self.steps
+            .iter()
+            .find_map(|s| match s {
+                Step::Package { name, extensions, .. } if name == package => Some(extensions.as_slice()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
     pub fn packages(&self) -> impl Iterator<Item = (&str, &[PlannedChange])> {
         self.steps.iter().filter_map(|s| match s {
             Step::Package { name, changes, .. } => Some((name.as_str(), changes.as_slice())),
             Step::Extension { .. } => None,
         })
+    }
+
+    /// Every change, in deploy order, with its package.
+    pub fn changes_in_order(&self) -> impl Iterator<Item = (&str, &PlannedChange)> {
+        self.packages().flat_map(|(name, changes)| changes.iter().map(move |c| (name, c)))
     }
 
     pub fn extensions(&self) -> impl Iterator<Item = &str> {

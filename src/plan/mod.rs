@@ -9,7 +9,7 @@ mod parse;
 mod write;
 
 pub use name::{validate_change_name, validate_project_name, validate_tag_name};
-pub use parse::parse;
+pub use parse::{parse, parse_dependency};
 pub use write::{write, write_change_line, write_tag_line};
 
 use serde::Serialize;

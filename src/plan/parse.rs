@@ -231,7 +231,7 @@ fn dependency_list(text: &str) -> LineResult<(Vec<Dependency>, &str)> {
 /// One dependency reference: `change`, `project:change`, `@tag` or
 /// `project:@tag`. Everything else pgpm or Sqitch may accept is refused with
 /// the reason.
-pub(super) fn parse_dependency(token: &str) -> LineResult<Dependency> {
+pub fn parse_dependency(token: &str) -> LineResult<Dependency> {
     if let Some(conflict) = token.strip_prefix('!') {
         return Err(format!(
             "conflict `{token}` is not supported (pgpm rejects conflicts): revert `{conflict}` in a change of its own instead"
