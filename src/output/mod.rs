@@ -1,0 +1,103 @@
+//! Reporting: data on stdout (human text or exactly one JSON document),
+//! errors on stderr. Colour goes through `anstream`, which drops it when the
+//! stream is not a terminal or `NO_COLOR` is set, unless `--color` says
+//! otherwise.
+
+mod plan;
+
+use crate::cli::{ColorWhen, Format};
+use crate::engine::plan::DeployPlan;
+use crate::error::Error;
+use anstyle::{AnsiColor, Style};
+use serde::Serialize;
+use std::io::{self, Write};
+
+pub(crate) const HEADING: Style = Style::new().bold();
+pub(crate) const PACKAGE: Style = AnsiColor::Cyan.on_default().bold();
+pub(crate) const EXTENSION: Style = AnsiColor::Magenta.on_default();
+pub(crate) const DIM: Style = Style::new().dimmed();
+pub(crate) const WARN: Style = AnsiColor::Yellow.on_default();
+pub(crate) const ERROR: Style = AnsiColor::Red.on_default().bold();
+
+pub struct Printer {
+    format: Format,
+}
+
+impl Printer {
+    pub fn new(format: Format, color: ColorWhen) -> Printer {
+        let choice = match color {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        };
+        choice.write_global();
+        Printer { format }
+    }
+
+    pub fn plan(&self, plan: &DeployPlan) -> io::Result<()> {
+        match self.format {
+            Format::Json => json(plan),
+            Format::Human => plan::human(plan),
+        }
+    }
+
+    /// The error once, on stderr; in JSON mode also as the one document on stdout.
+    pub fn error(&self, error: &Error) {
+        let mut err = anstream::stderr().lock();
+        // Nothing sensible is left to do if stderr itself is gone.
+        let _ = human_error(&mut err, error);
+        if self.format == Format::Json {
+            let _ = json(&ErrorDocument::from(error));
+        }
+    }
+}
+
+fn json<T: Serialize>(value: &T) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)
+}
+
+fn human_error(err: &mut impl Write, error: &Error) -> io::Result<()> {
+    if let Error::InvalidWorkspace { problems, .. } = error {
+        for problem in &problems.0 {
+            writeln!(err, "{ERROR}error{ERROR:#}: {problem}")?;
+        }
+    }
+    writeln!(err, "{ERROR}error{ERROR:#}: {error}")
+}
+
+#[derive(Serialize)]
+struct ErrorDocument<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    kind: &'static str,
+    message: String,
+    exit_code: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problems: Option<&'a crate::package::Problems>,
+}
+
+impl<'a> From<&'a Error> for ErrorDocument<'a> {
+    fn from(error: &'a Error) -> Self {
+        let problems = match error {
+            Error::InvalidWorkspace { problems, .. } => Some(problems),
+            _ => None,
+        };
+        ErrorDocument {
+            error: ErrorBody {
+                kind: error.kind(),
+                message: error.to_string(),
+                exit_code: error.exit_code(),
+                problems,
+            },
+        }
+    }
+}
+
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

@@ -1,0 +1,74 @@
+//! `jobsctl plan` as text: extensions, packages and numbered changes in
+//! deploy order.
+
+use super::{DIM, EXTENSION, HEADING, PACKAGE, WARN, plural};
+use crate::engine::plan::{DeployPlan, Step, TransactionMode};
+use std::io::{self, Write};
+
+pub fn human(plan: &DeployPlan) -> io::Result<()> {
+    let mut out = anstream::stdout().lock();
+    let packages = plan.packages().count();
+    let extensions = plan.extensions().count();
+    writeln!(
+        out,
+        "{HEADING}Deploy plan for {}{HEADING:#}: {packages} package{}, {extensions} extension{}, {} change{}",
+        plan.workspace,
+        plural(packages),
+        plural(extensions),
+        plan.change_count(),
+        plural(plan.change_count()),
+    )?;
+    let mut number = 0;
+    for step in &plan.steps {
+        match step {
+            Step::Extension { name, required_by } => {
+                writeln!(
+                    out,
+                    "{EXTENSION}extension{EXTENSION:#} {name}  {DIM}CREATE EXTENSION IF NOT EXISTS, needed by {required_by}{DIM:#}"
+                )?;
+            }
+            Step::Package {
+                name,
+                version,
+                path,
+                depends_on,
+                changes,
+                ..
+            } => {
+                write!(
+                    out,
+                    "{PACKAGE}package{PACKAGE:#}   {PACKAGE}{name}{PACKAGE:#}"
+                )?;
+                if let Some(version) = version {
+                    write!(out, " {version}")?;
+                }
+                write!(out, "  {DIM}{path}")?;
+                if !depends_on.is_empty() {
+                    write!(out, ", after {}", depends_on.join(", "))?;
+                }
+                writeln!(out, "{DIM:#}")?;
+                for change in changes {
+                    number += 1;
+                    write!(out, "  {number:>3}  {}", change.name)?;
+                    for tag in &change.tags {
+                        write!(out, " {HEADING}{tag}{HEADING:#}")?;
+                    }
+                    let own = format!("{name}:");
+                    let requires: Vec<&str> = change
+                        .requires
+                        .iter()
+                        .map(|r| r.strip_prefix(&own).unwrap_or(r))
+                        .collect();
+                    if !requires.is_empty() {
+                        write!(out, "  {DIM}requires {}{DIM:#}", requires.join(", "))?;
+                    }
+                    if let TransactionMode::None { reason } = &change.transaction {
+                        write!(out, "  {WARN}[no transaction: {reason}]{WARN:#}")?;
+                    }
+                    writeln!(out)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
