@@ -4,10 +4,12 @@
 
 pub mod cli;
 pub mod commands;
+pub mod db;
 pub mod engine;
 pub mod error;
 pub mod output;
 pub mod package;
 pub mod plan;
+pub mod registry;
 pub mod resolve;
 pub mod script;
