@@ -12,6 +12,9 @@
 //!   127.0.0.1 at a free port (trust for the socket and for `postgres`,
 //!   scram-sha-256 for other roles over TCP); it stops by itself within a second of the test
 //!   binary exiting, and its folder is removed.
+//! - TCP connections may use TLS (`ssl=on`, plain connections still
+//!   accepted): the server's certificate is for `localhost` only, signed by
+//!   a CA made at start whose certificate is `Server::tls_ca`.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -26,6 +29,9 @@ pub struct Server {
     pub port: u16,
     pub user: String,
     pub password: Option<String>,
+    /// The CA certificate (PEM file) that signed the server's TLS
+    /// certificate (valid for `localhost`); `None` for an external server.
+    pub tls_ca: Option<PathBuf>,
     /// Keeps the cluster's folder alive for the test binary's lifetime.
     _dir: Option<PathBuf>,
 }
@@ -47,7 +53,11 @@ impl TestDb {
     /// A database name that no test has used yet; not created.
     pub fn unique_name(label: &str) -> String {
         let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
-        let label: String = label.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(30).collect();
+        let label: String = label
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(30)
+            .collect();
         format!("t_{}_{}_{n}", std::process::id(), label)
     }
 
@@ -56,13 +66,18 @@ impl TestDb {
         let server = server();
         let name = Self::unique_name(label);
         let mut admin = server.client("postgres");
-        admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).expect("create the test database");
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .expect("create the test database");
         TestDb { name, server }
     }
 
     /// A name for a database that does not exist yet (for `--createdb`).
     pub fn not_created(label: &str) -> TestDb {
-        TestDb { name: Self::unique_name(label), server: server() }
+        TestDb {
+            name: Self::unique_name(label),
+            server: server(),
+        }
     }
 
     pub fn client(&self) -> postgres::Client {
@@ -85,7 +100,10 @@ impl TestDb {
 
     /// A `postgres://` URL over TCP to this database.
     pub fn tcp_url(&self) -> String {
-        format!("postgres://{}@127.0.0.1:{}/{}", self.server.user, self.server.port, self.name)
+        format!(
+            "postgres://{}@127.0.0.1:{}/{}",
+            self.server.user, self.server.port, self.name
+        )
     }
 
     /// Run one query and return the first column of every row as text.
@@ -110,20 +128,36 @@ impl TestDb {
 impl Server {
     pub fn client(&self, database: &str) -> postgres::Client {
         let mut config = postgres::Config::new();
-        config.host(&self.host).port(self.port).user(&self.user).dbname(database);
+        config
+            .host(&self.host)
+            .port(self.port)
+            .user(&self.user)
+            .dbname(database);
         if let Some(password) = &self.password {
             config.password(password);
         }
-        config.connect(postgres::NoTls).unwrap_or_else(|e| panic!("connect to {database}: {e}"))
+        config
+            .connect(postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connect to {database}: {e}"))
     }
 }
 
 fn external_server() -> Option<Server> {
     let host = std::env::var("JOBSCTL_TEST_PGHOST").ok()?;
-    let port = std::env::var("JOBSCTL_TEST_PGPORT").ok().and_then(|p| p.parse().ok()).unwrap_or(5432);
+    let port = std::env::var("JOBSCTL_TEST_PGPORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5432);
     let user = std::env::var("JOBSCTL_TEST_PGUSER").unwrap_or_else(|_| "postgres".into());
     let password = std::env::var("JOBSCTL_TEST_PGPASSWORD").ok();
-    Some(Server { host, port, user, password, _dir: None })
+    Some(Server {
+        host,
+        port,
+        user,
+        password,
+        tls_ca: None,
+        _dir: None,
+    })
 }
 
 fn bin_dir() -> PathBuf {
@@ -140,13 +174,20 @@ fn bin_dir() -> PathBuf {
         .filter(|(_, bin)| bin.join("initdb").exists())
         .collect();
     versions.sort();
-    versions.pop().expect("no PostgreSQL under /usr/lib/postgresql").1
+    versions
+        .pop()
+        .expect("no PostgreSQL under /usr/lib/postgresql")
+        .1
 }
 
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false)
 }
 
@@ -162,24 +203,50 @@ fn as_server_user(program: &Path) -> Command {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_cluster() -> Server {
     let bin = bin_dir();
-    let dir = std::env::temp_dir().join(format!("jobsctl-test-pg-{}-{}", std::process::id(), free_port()));
+    let dir = std::env::temp_dir().join(format!(
+        "jobsctl-test-pg-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
     let (data, socket) = (dir.join("data"), dir.join("socket"));
     std::fs::create_dir_all(&socket).unwrap();
     if is_root() {
-        let status = Command::new("chown").args(["-R", "postgres:"]).arg(&dir).status().unwrap();
+        let status = Command::new("chown")
+            .args(["-R", "postgres:"])
+            .arg(&dir)
+            .status()
+            .unwrap();
         assert!(status.success(), "chown the cluster folder to postgres");
     }
     let init = as_server_user(&bin.join("initdb"))
-        .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8", "-D"])
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "-D",
+        ])
         .arg(&data)
         .output()
         .unwrap();
-    assert!(init.status.success(), "initdb failed: {}", String::from_utf8_lossy(&init.stderr));
+    assert!(
+        init.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
     // Trust the socket and the `postgres` user; every other role must give
     // its password over TCP, so that password sources can be tested.
     std::fs::write(
@@ -188,11 +255,14 @@ fn start_cluster() -> Server {
     )
     .unwrap();
 
+    let tls_ca = write_tls_files(&dir, &data);
+
     let port = free_port();
     // The shell wrapper stops the server when this test binary exits (its
     // parent pid disappears), then removes the cluster's folder.
     let script = format!(
         "{postgres} -D {data} -p {port} -k {socket} -c listen_addresses=127.0.0.1 -c fsync=off \
+         -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key \
          -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
          -c log_min_messages=fatal >{dir}/server.log 2>&1 & pid=$!; \
          while [ -d /proc/{parent} ] && kill -0 $pid 2>/dev/null; do sleep 0.5; done; \
@@ -212,7 +282,10 @@ fn start_cluster() -> Server {
         cmd.args(["-c", &script]);
         cmd
     };
-    wrapper.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    wrapper
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     wrapper.spawn().expect("start postgres");
 
     let server = Server {
@@ -220,12 +293,17 @@ fn start_cluster() -> Server {
         port,
         user: "postgres".into(),
         password: None,
+        tls_ca: Some(tls_ca),
         _dir: Some(dir.clone()),
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mut config = postgres::Config::new();
-        config.host(&server.host).port(port).user("postgres").dbname("postgres");
+        config
+            .host(&server.host)
+            .port(port)
+            .user("postgres")
+            .dbname("postgres");
         if config.connect(postgres::NoTls).is_ok() {
             return server;
         }
@@ -235,4 +313,45 @@ fn start_cluster() -> Server {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A CA and a server certificate for `localhost` signed by it: the
+/// server's pair goes into the data folder (owned by the server's user,
+/// mode 0600, as PostgreSQL demands), the CA's certificate into `dir`.
+/// Returns the CA certificate's path.
+fn write_tls_files(dir: &Path, data: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "jobsctl test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let mut server_params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    server_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    let server_cert = server_params.signed_by(&server_key, &issuer).unwrap();
+
+    let ca_path = dir.join("ca.crt");
+    std::fs::write(&ca_path, ca_cert.pem()).unwrap();
+    let (cert, key) = (data.join("server.crt"), data.join("server.key"));
+    std::fs::write(&cert, server_cert.pem()).unwrap();
+    std::fs::write(&key, server_key.serialize_pem()).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    if is_root() {
+        let status = Command::new("chown")
+            .arg("postgres:")
+            .args([&cert, &key])
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "chown the server's certificate and key to postgres"
+        );
+    }
+    ca_path
 }
