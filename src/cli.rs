@@ -62,6 +62,146 @@ pub enum Command {
     /// Every problem found is reported as `path:line:column: message`.
     #[command(after_help = EXIT_CODES)]
     Plan(PlanArgs),
+    /// Deploy pending changes, in dependency order, and record them in the registry.
+    ///
+    /// Takes the deploy lock (a session advisory lock), installs or upgrades
+    /// the `pgpm_migrate` registry, creates native extensions, then runs each
+    /// pending change's deploy script and records it in the same transaction.
+    /// A failure rolls its transaction back, is logged as an event and stops
+    /// the run; the next run continues from there. A deployed change whose
+    /// deploy script changed since (drift) stops the deploy unless
+    /// --accept-drift is given.
+    #[command(after_help = EXIT_CODES)]
+    Deploy(DeployArgs),
+    /// Revert deployed changes, newest first, and remove them from the registry.
+    ///
+    /// Without --to, reverts every deployed change of the selected packages.
+    /// Refuses to revert a change that another deployed change depends on,
+    /// unless that one is reverted in the same run. Asks for confirmation on a
+    /// terminal; pass -y (--yes) elsewhere.
+    #[command(after_help = EXIT_CODES)]
+    Revert(RevertArgs),
+    /// Run the verify script of every deployed change, each in a transaction
+    /// that is always rolled back; report every failure with the server's error.
+    ///
+    /// Verifying a database where nothing is deployed is a failure.
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
+    /// Show deployed, pending and drifted changes per package.
+    #[command(after_help = EXIT_CODES)]
+    Status(StatusArgs),
+    /// Show the registry's event history (deploys, reverts, failures), newest first.
+    #[command(after_help = EXIT_CODES)]
+    Log(LogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// The database: a `postgres://` URL or a `key=value` conninfo string. Otherwise
+    /// DATABASE_URL, then the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD,
+    /// PGDATABASE, PGSSLMODE, ...) and ~/.pgpass are used, as libpq does.
+    #[arg(long, short = 'd', value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxScope {
+    /// One transaction per change (the default).
+    Change,
+    /// One transaction per package.
+    Package,
+    /// One transaction for the whole run; a change that must run outside a
+    /// transaction commits what came before it.
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Create the database first if it does not exist.
+    #[arg(long)]
+    pub createdb: bool,
+    /// Deploy up to and including this change: `change`, `@tag`, `package:change`
+    /// or `package:@tag`.
+    #[arg(long, value_name = "TARGET")]
+    pub to: Option<String>,
+    /// Transaction scope.
+    #[arg(long, value_enum, default_value_t = TxScope::Change, value_name = "SCOPE")]
+    pub tx: TxScope,
+    /// Print what would run and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Record pending changes as deployed without running them (adopt a database
+    /// whose objects already exist).
+    #[arg(long)]
+    pub log_only: bool,
+    /// Deploy even though deployed changes' scripts differ from the registry's hashes.
+    #[arg(long)]
+    pub accept_drift: bool,
+    /// How long to wait for another deployer's lock, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub lock_timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct RevertArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Revert every change deployed after this one; it stays deployed.
+    #[arg(long, value_name = "TARGET")]
+    pub to: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Transaction scope.
+    #[arg(long, value_enum, default_value_t = TxScope::Change, value_name = "SCOPE")]
+    pub tx: TxScope,
+    /// Print what would be reverted and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long to wait for another deployer's lock, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub lock_timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Verify deployed changes up to and including this one.
+    #[arg(long, value_name = "TARGET")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Exit with 1 when any change is pending or drifted (for CI gates).
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Only this package's events.
+    #[arg(long = "package", short = 'p', value_name = "NAME")]
+    pub package: Option<String>,
+    /// At most this many events.
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,11 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::Error),
+    /// `status --exit-code` found pending or drifted changes.
+    #[error("pending or drifted changes")]
+    NotClean,
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
 }
@@ -28,7 +33,8 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::InvalidWorkspace { .. } | Error::Usage(_) => exit::USAGE,
-            Error::Output(_) => exit::FAILED,
+            Error::Engine(e) => e.exit_code(),
+            Error::NotClean | Error::Output(_) => exit::FAILED,
         }
     }
 
@@ -37,6 +43,8 @@ impl Error {
         match self {
             Error::InvalidWorkspace { .. } => "invalid_workspace",
             Error::Usage(_) => "usage",
+            Error::Engine(e) => e.kind(),
+            Error::NotClean => "not_clean",
             Error::Output(_) => "output",
         }
     }

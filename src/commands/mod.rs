@@ -1,6 +1,7 @@
 //! One function per subcommand: turn parsed arguments into calls of the
 //! library modules and hand the result to the printer.
 
+mod deploy;
 mod plan;
 
 use crate::cli::{Cli, Command, WorkspaceArgs};
@@ -12,6 +13,11 @@ use crate::resolve::{Resolution, resolve};
 pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
     match cli.command {
         Command::Plan(args) => plan::run(&args, printer),
+        Command::Deploy(args) => deploy::run_deploy(&args, printer),
+        Command::Revert(args) => deploy::run_revert(&args, printer),
+        Command::Verify(args) => deploy::run_verify(&args, printer),
+        Command::Status(args) => deploy::run_status(&args, printer),
+        Command::Log(args) => deploy::run_log(&args, printer),
     }
 }
 

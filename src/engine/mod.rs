@@ -1,3 +1,147 @@
-//! What jobsctl does to a database, planned without one where possible.
+//! What jobsctl does to a database. Planning is pure (`plan`, `state`,
+//! `target`); `execute` is the one place that runs scripts; `deploy`,
+//! `revert`, `verify` and `status` put the two together under the deploy
+//! lock where they change anything.
 
+pub mod deploy;
+pub mod execute;
+pub mod failure;
+pub mod interrupt;
+pub mod lock;
 pub mod plan;
+pub mod revert;
+pub mod state;
+pub mod status;
+pub mod target;
+pub mod verify;
+
+use crate::db::DbError;
+use crate::error::exit;
+use crate::registry::RegistryError;
+use failure::ScriptFailure;
+use serde::Serialize;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("registry: {0}")]
+    Registry(#[from] RegistryError),
+    #[error("{0}")]
+    Query(String),
+    #[error("gave up waiting for the deploy lock after {:.1} s{}", waited.as_secs_f64(), holder.as_ref().map(|h| format!(": {h}")).unwrap_or_default())]
+    LockTimeout {
+        waited: Duration,
+        holder: Option<String>,
+    },
+    #[error("{} deployed change{} differ{} from the local deploy script; nothing was deployed (rerun with --accept-drift to deploy anyway)", drift.len(), if drift.len() == 1 { "" } else { "s" }, if drift.len() == 1 { "s" } else { "" })]
+    Drift { drift: Vec<Drift> },
+    #[error("{0}")]
+    ChangeFailed(Box<ScriptFailure>),
+    #[error("{} verify script{} failed", failures.len(), if failures.len() == 1 { "" } else { "s" })]
+    VerifyFailed { failures: Vec<ScriptFailure> },
+    #[error("nothing is deployed in {database}: there is nothing to verify")]
+    NothingDeployed { database: String },
+    #[error("cannot revert {change}: deployed change{} {} require{} it; revert {} too (e.g. without --package, or with --to)", if dependents.len() == 1 { "" } else { "s" }, dependents.join(", "), if dependents.len() == 1 { "s" } else { "" }, if dependents.len() == 1 { "it" } else { "them" })]
+    RevertBlocked {
+        change: String,
+        dependents: Vec<String>,
+    },
+    #[error("{0}")]
+    Usage(String),
+    #[error("interrupted: the open transaction was rolled back and the deploy lock released")]
+    Interrupted,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Drift {
+    pub package: String,
+    pub change: String,
+    pub deployed_hash: String,
+    pub local_hash: String,
+    pub path: String,
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Db(e) if e.is_configuration() => exit::USAGE,
+            Error::Usage(_) => exit::USAGE,
+            Error::Interrupted => exit::INTERRUPTED,
+            _ => exit::FAILED,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Db(_) => "database",
+            Error::Registry(_) => "registry",
+            Error::Query(_) => "query",
+            Error::LockTimeout { .. } => "lock_timeout",
+            Error::Drift { .. } => "drift",
+            Error::ChangeFailed(_) => "change_failed",
+            Error::VerifyFailed { .. } => "verify_failed",
+            Error::NothingDeployed { .. } => "nothing_deployed",
+            Error::RevertBlocked { .. } => "revert_blocked",
+            Error::Usage(_) => "usage",
+            Error::Interrupted => "interrupted",
+        }
+    }
+
+    fn lock(error: postgres::Error) -> Error {
+        Error::Query(format!("taking the deploy lock: {error}"))
+    }
+
+    /// A failed statement of jobsctl's own (not a user script).
+    pub fn query(doing: &str, error: postgres::Error) -> Error {
+        if interrupt::is_interrupted() {
+            return Error::Interrupted;
+        }
+        match error.as_db_error() {
+            Some(db) => Error::Query(format!(
+                "{doing}: {} [SQLSTATE {}]",
+                db.message(),
+                db.code().code()
+            )),
+            None => Error::Query(format!("{doing}: {error}")),
+        }
+    }
+}
+
+/// What happened to one change in a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeResult {
+    pub package: String,
+    pub change: String,
+    pub outcome: Outcome,
+    pub duration_ms: u64,
+    /// `transaction` or `none` (ran statement by statement outside one).
+    pub transaction: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Deployed,
+    /// Recorded without running its script (`--log-only`).
+    Logged,
+    Reverted,
+    Verified,
+    Failed,
+    /// Ran, but its transaction was rolled back by a later failure.
+    RolledBack,
+    /// Would run (`--dry-run`).
+    Planned,
+}
+
+/// Progress reported while a run goes on.
+pub enum Progress<'a> {
+    /// Waiting for another deployer's lock.
+    Waiting {
+        holder: Option<String>,
+        waited: Duration,
+    },
+    Note(String),
+    Change(&'a ChangeResult),
+}

@@ -148,7 +148,9 @@ impl DeployPlan {
         self.steps
             .iter()
             .find_map(|s| match s {
-                Step::Package { name, extensions, .. } if name == package => Some(extensions.as_slice()),
+                Step::Package {
+                    name, extensions, ..
+                } if name == package => Some(extensions.as_slice()),
                 _ => None,
             })
             .unwrap_or_default()
@@ -163,7 +165,8 @@ impl DeployPlan {
 
     /// Every change, in deploy order, with its package.
     pub fn changes_in_order(&self) -> impl Iterator<Item = (&str, &PlannedChange)> {
-        self.packages().flat_map(|(name, changes)| changes.iter().map(move |c| (name, c)))
+        self.packages()
+            .flat_map(|(name, changes)| changes.iter().map(move |c| (name, c)))
     }
 
     pub fn extensions(&self) -> impl Iterator<Item = &str> {

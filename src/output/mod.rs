@@ -4,6 +4,7 @@
 //! otherwise.
 
 mod plan;
+mod run;
 
 use crate::cli::{ColorWhen, Format};
 use crate::engine::plan::DeployPlan;
@@ -21,6 +22,8 @@ pub(crate) const ERROR: Style = AnsiColor::Red.on_default().bold();
 
 pub struct Printer {
     format: Format,
+    /// Every change result reported so far, for the JSON error document.
+    changes: std::cell::RefCell<Vec<crate::engine::ChangeResult>>,
 }
 
 impl Printer {
@@ -31,7 +34,10 @@ impl Printer {
             ColorWhen::Never => anstream::ColorChoice::Never,
         };
         choice.write_global();
-        Printer { format }
+        Printer {
+            format,
+            changes: std::cell::RefCell::default(),
+        }
     }
 
     pub fn plan(&self, plan: &DeployPlan) -> io::Result<()> {
@@ -47,7 +53,9 @@ impl Printer {
         // Nothing sensible is left to do if stderr itself is gone.
         let _ = human_error(&mut err, error);
         if self.format == Format::Json {
-            let _ = json(&ErrorDocument::from(error));
+            let mut document = ErrorDocument::from(error);
+            document.changes = self.changes.borrow().clone();
+            let _ = json(&document);
         }
     }
 }
@@ -59,10 +67,31 @@ fn json<T: Serialize>(value: &T) -> io::Result<()> {
 }
 
 fn human_error(err: &mut impl Write, error: &Error) -> io::Result<()> {
-    if let Error::InvalidWorkspace { problems, .. } = error {
-        for problem in &problems.0 {
-            writeln!(err, "{ERROR}error{ERROR:#}: {problem}")?;
+    use crate::engine::Error as Engine;
+    match error {
+        Error::InvalidWorkspace { problems, .. } => {
+            for problem in &problems.0 {
+                writeln!(err, "{ERROR}error{ERROR:#}: {problem}")?;
+            }
         }
+        Error::Engine(Engine::ChangeFailed(failure)) => {
+            return writeln!(err, "{ERROR}error{ERROR:#}: change failed: {failure}");
+        }
+        Error::Engine(Engine::VerifyFailed { failures }) => {
+            for failure in failures {
+                writeln!(err, "{ERROR}error{ERROR:#}: verify failed: {failure}")?;
+            }
+        }
+        Error::Engine(Engine::Drift { drift }) => {
+            for d in drift {
+                writeln!(
+                    err,
+                    "{ERROR}error{ERROR:#}: drift: {}:{} was deployed with script hash {}, but {} now hashes to {}",
+                    d.package, d.change, d.deployed_hash, d.path, d.local_hash
+                )?;
+            }
+        }
+        _ => {}
     }
     writeln!(err, "{ERROR}error{ERROR:#}: {error}")
 }
@@ -70,6 +99,9 @@ fn human_error(err: &mut impl Write, error: &Error) -> io::Result<()> {
 #[derive(Serialize)]
 struct ErrorDocument<'a> {
     error: ErrorBody<'a>,
+    /// Changes that ran before the error (deploy, revert, verify).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    changes: Vec<crate::engine::ChangeResult>,
 }
 
 #[derive(Serialize)]
@@ -79,12 +111,22 @@ struct ErrorBody<'a> {
     exit_code: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     problems: Option<&'a crate::package::Problems>,
+    /// The failed change, the failed verify scripts, or the drifted changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<serde_json::Value>,
 }
 
 impl<'a> From<&'a Error> for ErrorDocument<'a> {
     fn from(error: &'a Error) -> Self {
+        use crate::engine::Error as Engine;
         let problems = match error {
             Error::InvalidWorkspace { problems, .. } => Some(problems),
+            _ => None,
+        };
+        let details = match error {
+            Error::Engine(Engine::ChangeFailed(failure)) => serde_json::to_value(failure).ok(),
+            Error::Engine(Engine::VerifyFailed { failures }) => serde_json::to_value(failures).ok(),
+            Error::Engine(Engine::Drift { drift }) => serde_json::to_value(drift).ok(),
             _ => None,
         };
         ErrorDocument {
@@ -93,7 +135,9 @@ impl<'a> From<&'a Error> for ErrorDocument<'a> {
                 message: error.to_string(),
                 exit_code: error.exit_code(),
                 problems,
+                details,
             },
+            changes: Vec::new(),
         }
     }
 }

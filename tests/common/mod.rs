@@ -9,10 +9,40 @@ pub mod pg;
 
 pub const PLANNED: &str = "2025-08-26T23:57:44Z tester <tester@example.com>";
 
-/// `jobsctl` with a clean environment: no colour, no workspace from the caller.
+/// Variables that would point jobsctl at some other database.
+const CONNECTION_VARIABLES: [&str; 13] = [
+    "DATABASE_URL",
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGDATABASE",
+    "PGSSLMODE",
+    "PGSSLROOTCERT",
+    "PGAPPNAME",
+    "PGCONNECT_TIMEOUT",
+    "PGOPTIONS",
+    "PGPASSFILE",
+    "PGSERVICE",
+];
+
+/// `jobsctl` with a clean environment: no colour, no workspace and no
+/// database from the caller.
 pub fn jobsctl() -> Command {
     let mut cmd = Command::cargo_bin("jobsctl").expect("the jobsctl binary is built");
     cmd.env_remove("JOBSCTL_WORKSPACE").env("NO_COLOR", "1");
+    for variable in CONNECTION_VARIABLES {
+        cmd.env_remove(variable);
+    }
+    // No ~/.pgpass of the machine's user.
+    cmd.env("PGPASSFILE", "/nonexistent/jobsctl-test-pgpass");
+    cmd
+}
+
+/// `jobsctl` pointed at a test database through the PG* variables.
+pub fn jobsctl_on(db: &pg::TestDb) -> Command {
+    let mut cmd = jobsctl();
+    cmd.envs(db.env());
     cmd
 }
 

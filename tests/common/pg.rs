@@ -286,6 +286,9 @@ fn start_cluster() -> Server {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    // The wrapper is a detached supervisor that outlives nothing but this
+    // process: it is never waited for on purpose.
+    #[allow(clippy::zombie_processes)]
     wrapper.spawn().expect("start postgres");
 
     let server = Server {

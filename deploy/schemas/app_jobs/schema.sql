@@ -6,7 +6,11 @@ BEGIN;
 
 CREATE SCHEMA app_jobs;
 
--- Workers run as administrator; each object grants what it needs on top.
+COMMENT ON SCHEMA app_jobs IS 'Background jobs, scheduled jobs and named serial queues (pgpm-jobs)';
+
+-- Workers and administration run as administrator; every object grants
+-- what it needs on top.  anonymous and authenticated get nothing here:
+-- see docs/app_jobs.md, "Privilege model".
 GRANT USAGE ON SCHEMA app_jobs TO administrator;
 
 COMMIT;

@@ -4,6 +4,7 @@ BEGIN;
 
 -- No CASCADE: every object in the schema has its own revert, so anything
 -- left here was not created by this package and must not be dropped silently.
+REVOKE USAGE ON SCHEMA app_jobs FROM administrator;
 DROP SCHEMA app_jobs;
 
 COMMIT;

@@ -1,0 +1,158 @@
+//! `jobsctl deploy`, `revert`, `verify`, `status` and `log`: the commands
+//! that talk to a database.
+
+use crate::cli::{ConnectionArgs, DeployArgs, LogArgs, RevertArgs, StatusArgs, VerifyArgs};
+use crate::db::{self, CreateOutcome, Settings};
+use crate::engine::deploy::{DeployOptions, deploy};
+use crate::engine::plan::deploy_plan;
+use crate::engine::revert::{RevertOptions, preview, revert};
+use crate::engine::status::status;
+use crate::engine::verify::verify;
+use crate::error::Error;
+use crate::output::Printer;
+use crate::registry;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+fn settings(args: &ConnectionArgs) -> Result<Settings, Error> {
+    Ok(Settings::from_env(args.database_url.as_deref()).map_err(crate::engine::Error::from)?)
+}
+
+fn lock_timeout(seconds: f64) -> Result<Duration, Error> {
+    Duration::try_from_secs_f64(seconds).map_err(|_| {
+        Error::Usage(format!(
+            "--lock-timeout {seconds}: expected a number of seconds"
+        ))
+    })
+}
+
+pub fn run_deploy(args: &DeployArgs, printer: &Printer) -> Result<(), Error> {
+    let (workspace, resolution) = super::open_workspace(&args.workspace)?;
+    let plan = deploy_plan(&workspace, &resolution);
+    let settings = settings(&args.connection)?;
+    if args.log_only && args.dry_run {
+        return Err(Error::Usage(
+            "--log-only and --dry-run do not go together".into(),
+        ));
+    }
+    if args.createdb && !args.dry_run {
+        match db::create_database(&settings).map_err(crate::engine::Error::from)? {
+            CreateOutcome::Created => {
+                printer.note(&format!("created database {}", settings.database()))
+            }
+            CreateOutcome::AlreadyExists => {}
+        }
+    }
+    let options = DeployOptions {
+        to: args.to.clone(),
+        tx: args.tx,
+        dry_run: args.dry_run,
+        log_only: args.log_only,
+        accept_drift: args.accept_drift,
+        lock_timeout: lock_timeout(args.lock_timeout)?,
+    };
+    printer.begin("deploy", &settings.describe());
+    let report = deploy(
+        &workspace,
+        &plan,
+        &settings,
+        &options,
+        printer.notice_handler(),
+        &mut |p| printer.progress(p),
+    );
+    printer.deploy_report(report)
+}
+
+pub fn run_revert(args: &RevertArgs, printer: &Printer) -> Result<(), Error> {
+    let (workspace, resolution) = super::open_workspace(&args.workspace)?;
+    let plan = deploy_plan(&workspace, &resolution);
+    let settings = settings(&args.connection)?;
+    if !args.yes && !args.dry_run {
+        let changes = preview(&plan, &settings, args.to.as_deref())?;
+        if changes.is_empty() {
+            printer.note("nothing to revert");
+            return printer.revert_report(Ok(crate::engine::revert::RevertReport {
+                database: settings.describe(),
+                changes: Vec::new(),
+                dry_run: false,
+                left_unknown: Vec::new(),
+            }));
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::Usage(format!(
+                "refusing to revert {} change{} from {} without confirmation: pass -y (--yes)",
+                changes.len(),
+                if changes.len() == 1 { "" } else { "s" },
+                settings.describe()
+            )));
+        }
+        if !printer.confirm(
+            &format!(
+                "Revert {} change{} from {}?",
+                changes.len(),
+                if changes.len() == 1 { "" } else { "s" },
+                settings.describe()
+            ),
+            &changes,
+        )? {
+            return Err(Error::Usage("revert cancelled".into()));
+        }
+    }
+    let options = RevertOptions {
+        to: args.to.clone(),
+        tx: args.tx,
+        dry_run: args.dry_run,
+        lock_timeout: lock_timeout(args.lock_timeout)?,
+    };
+    printer.begin("revert", &settings.describe());
+    let report = revert(
+        &workspace,
+        &plan,
+        &settings,
+        &options,
+        printer.notice_handler(),
+        &mut |p| printer.progress(p),
+    );
+    printer.revert_report(report)
+}
+
+pub fn run_verify(args: &VerifyArgs, printer: &Printer) -> Result<(), Error> {
+    let (workspace, resolution) = super::open_workspace(&args.workspace)?;
+    let plan = deploy_plan(&workspace, &resolution);
+    let settings = settings(&args.connection)?;
+    printer.begin("verify", &settings.describe());
+    let report = verify(
+        &workspace,
+        &plan,
+        &settings,
+        args.to.as_deref(),
+        printer.notice_handler(),
+        &mut |p| printer.progress(p),
+    );
+    printer.verify_report(report)
+}
+
+pub fn run_status(args: &StatusArgs, printer: &Printer) -> Result<(), Error> {
+    let (workspace, resolution) = super::open_workspace(&args.workspace)?;
+    let plan = deploy_plan(&workspace, &resolution);
+    let settings = settings(&args.connection)?;
+    let report = status(&plan, &settings)?;
+    printer.status_report(&report)?;
+    if args.exit_code && !report.is_clean() {
+        return Err(Error::NotClean);
+    }
+    Ok(())
+}
+
+pub fn run_log(args: &LogArgs, printer: &Printer) -> Result<(), Error> {
+    let settings = settings(&args.connection)?;
+    let mut client = settings.connect(None).map_err(crate::engine::Error::from)?;
+    let events = if registry::exists(&mut client).map_err(crate::engine::Error::from)? {
+        registry::events(&mut client, args.package.as_deref(), args.limit)
+            .map_err(crate::engine::Error::from)?
+    } else {
+        Vec::new()
+    };
+    printer.events(&events)?;
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! The one executor: sends scripts to the server as top-level statements
+//! (never through `EXECUTE` in a function) inside a transaction jobsctl
+//! owns, or statement by statement outside any transaction for changes that
+//! need it, and keeps track of which transaction is open.
+
+use super::failure::ScriptFailure;
+use super::{ChangeResult, Error, Outcome, Progress, interrupt};
+use crate::cli::TxScope;
+use crate::package::SqlFile;
+use crate::registry::{self, EventKind};
+use crate::script::StatementKind;
+use std::time::Instant;
+
+pub struct Executor<'c> {
+    pub client: &'c mut postgres::Client,
+    scope: TxScope,
+    open: bool,
+    /// The package whose changes the open transaction holds.
+    open_package: Option<String>,
+    /// Counts the transactions begun, to tell them apart.
+    generation: u64,
+}
+
+impl<'c> Executor<'c> {
+    pub fn new(client: &'c mut postgres::Client, scope: TxScope) -> Executor<'c> {
+        Executor {
+            client,
+            scope,
+            open: false,
+            open_package: None,
+            generation: 0,
+        }
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        self.open
+    }
+
+    /// Which transaction is (or was last) open.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Make sure a transaction is open for a change of `package`, committing
+    /// the previous one where the scope ends.
+    pub fn enter(&mut self, package: &str) -> Result<(), Error> {
+        let boundary = match self.scope {
+            TxScope::Change => true,
+            TxScope::Package => self.open_package.as_deref() != Some(package),
+            TxScope::All => false,
+        };
+        if self.open && boundary {
+            self.commit()?;
+        }
+        if !self.open {
+            self.simple("BEGIN", "starting a transaction")?;
+            self.open = true;
+            self.generation += 1;
+        }
+        self.open_package = Some(package.to_owned());
+        Ok(())
+    }
+
+    /// The change is done: commit when the scope is one change.
+    pub fn leave(&mut self) -> Result<(), Error> {
+        // Each script starts from the session's settings as connected: a
+        // script's SET or SET ROLE must not leak into the next one.
+        self.simple("RESET ALL; RESET ROLE", "resetting session settings")?;
+        if self.scope == TxScope::Change {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    pub fn commit(&mut self) -> Result<(), Error> {
+        if self.open {
+            self.open = false;
+            self.open_package = None;
+            self.simple("COMMIT", "committing")?;
+        }
+        Ok(())
+    }
+
+    /// Roll back whatever is open; errors are ignored (a lost connection
+    /// rolls back on the server anyway).
+    pub fn rollback(&mut self) {
+        if self.open {
+            self.open = false;
+            self.open_package = None;
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
+    }
+
+    /// Leave any transaction before a change that must run outside one.
+    pub fn step_outside(&mut self) -> Result<(), Error> {
+        self.commit()
+    }
+
+    /// Run a script in the open transaction, its own transaction control
+    /// blanked out so that error positions still match the file.
+    pub fn run_in_transaction(
+        &mut self,
+        package: &str,
+        change: &str,
+        file: &SqlFile,
+    ) -> Result<(), Box<ScriptFailure>> {
+        debug_assert!(self.open);
+        self.client
+            .batch_execute(&file.script.executable_text())
+            .map_err(|e| Box::new(ScriptFailure::new(package, change, file, None, &e)))
+    }
+
+    /// Run each statement on its own, outside a transaction block: what
+    /// `CREATE INDEX CONCURRENTLY` and friends need.
+    pub fn run_outside_transaction(
+        &mut self,
+        package: &str,
+        change: &str,
+        file: &SqlFile,
+    ) -> Result<(), Box<ScriptFailure>> {
+        debug_assert!(!self.open);
+        let script = &file.script;
+        for statement in &script.statements {
+            if matches!(statement.kind, StatementKind::TransactionControl(_)) {
+                continue;
+            }
+            self.client
+                .batch_execute(script.statement_text(statement))
+                .map_err(|e| {
+                    Box::new(ScriptFailure::new(
+                        package,
+                        change,
+                        file,
+                        Some(statement),
+                        &e,
+                    ))
+                })?;
+        }
+        Ok(())
+    }
+
+    /// One of jobsctl's own statements.
+    pub fn simple(&mut self, sql: &str, doing: &str) -> Result<(), Error> {
+        self.client
+            .batch_execute(sql)
+            .map_err(|e| Error::query(doing, e))
+    }
+
+    /// `CREATE EXTENSION IF NOT EXISTS` for each name not installed yet
+    /// (names are validated by the control-file parser: letters, digits,
+    /// `_ - .`). Installed ones are skipped quietly, without the server's
+    /// "already exists" notice.
+    pub fn create_extensions(&mut self, names: &[String]) -> Result<(), Error> {
+        for name in names {
+            let installed = self
+                .client
+                .query_opt(
+                    "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = $1",
+                    &[name],
+                )
+                .map_err(|e| Error::query(&format!("looking up extension {name}"), e))?
+                .is_some();
+            if installed {
+                continue;
+            }
+            let sql = format!(
+                "CREATE EXTENSION IF NOT EXISTS {} CASCADE",
+                quote_ident(name)
+            );
+            self.simple(&sql, &format!("creating extension {name}"))?;
+        }
+        Ok(())
+    }
+
+    pub fn check_interrupt(&mut self) -> Result<(), Error> {
+        if interrupt::is_interrupted() {
+            self.rollback();
+            return Err(Error::Interrupted);
+        }
+        Ok(())
+    }
+}
+
+/// A double-quoted SQL identifier.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// One change to apply in a run: which script runs (none when only
+/// recording, as `--log-only` does), and whether outside a transaction.
+pub struct Work<'a> {
+    pub package: &'a str,
+    pub change: &'a str,
+    pub script: Option<&'a SqlFile>,
+    pub outside: bool,
+}
+
+/// What a run does around each change's script.
+pub struct Hooks<'h> {
+    /// On success.
+    pub outcome: Outcome,
+    /// The event type a failure is logged under.
+    pub event: EventKind,
+    /// Before the script, inside the change's transaction (or before it
+    /// when the change runs outside one).
+    pub before: &'h mut dyn FnMut(&mut Executor, &Work) -> Result<(), Error>,
+    /// After the script, in the change's transaction: the registry rows.
+    pub record: &'h mut dyn FnMut(&mut postgres::Client, &Work) -> Result<(), Error>,
+}
+
+impl Executor<'_> {
+    /// Apply every change in order under the transaction scope, reporting
+    /// each result. The first failure rolls back its transaction (reporting
+    /// the changes that went with it), is logged as an event that survives
+    /// the rollback, and ends the run.
+    pub fn apply(
+        &mut self,
+        work: &[Work],
+        hooks: Hooks,
+        results: &mut Vec<ChangeResult>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), Error> {
+        // (transaction, result index) of changes whose transaction is open.
+        let mut in_open_tx: Vec<(u64, usize)> = Vec::new();
+        for item in work {
+            self.check_interrupt()?;
+            let started = Instant::now();
+            let attempt = self.apply_one(item, &mut *hooks.before, &mut *hooks.record);
+            let transaction = if item.outside { "none" } else { "transaction" };
+            let result = |outcome| ChangeResult {
+                package: item.package.to_owned(),
+                change: item.change.to_owned(),
+                outcome,
+                duration_ms: started.elapsed().as_millis() as u64,
+                transaction,
+            };
+            if let Err(error) = attempt {
+                let failed_tx = self.in_transaction().then(|| self.generation());
+                self.rollback();
+                let mut rolled_back = Vec::new();
+                for &(tx, i) in &in_open_tx {
+                    if Some(tx) == failed_tx {
+                        results[i].outcome = Outcome::RolledBack;
+                        rolled_back.push(format!("{}:{}", results[i].package, results[i].change));
+                    }
+                }
+                let (message, code) = match &error {
+                    Error::ChangeFailed(f) => {
+                        (f.message.clone(), f.sqlstate.clone().unwrap_or_default())
+                    }
+                    other => (other.to_string(), String::new()),
+                };
+                // Best effort: on a lost connection there is nowhere to log it.
+                let _ = registry::record_event(
+                    self.client,
+                    hooks.event,
+                    item.package,
+                    item.change,
+                    Some((&message, &code)),
+                );
+                results.push(result(Outcome::Failed));
+                progress(Progress::Change(results.last().expect("just pushed")));
+                if !rolled_back.is_empty() {
+                    progress(Progress::Note(format!(
+                        "rolled back with it: {}",
+                        rolled_back.join(", ")
+                    )));
+                }
+                return Err(if interrupt::is_interrupted() {
+                    Error::Interrupted
+                } else {
+                    error
+                });
+            }
+            results.push(result(hooks.outcome));
+            if self.in_transaction() {
+                in_open_tx.push((self.generation(), results.len() - 1));
+            }
+            progress(Progress::Change(results.last().expect("just pushed")));
+        }
+        self.commit()
+    }
+
+    fn apply_one(
+        &mut self,
+        item: &Work,
+        before: &mut dyn FnMut(&mut Executor, &Work) -> Result<(), Error>,
+        record: &mut dyn FnMut(&mut postgres::Client, &Work) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let failed = Error::ChangeFailed;
+        if item.outside {
+            self.step_outside()?;
+            before(self, item)?;
+            if let Some(file) = item.script {
+                self.run_outside_transaction(item.package, item.change, file)
+                    .map_err(failed)?;
+            }
+            self.enter(item.package)?;
+        } else {
+            self.enter(item.package)?;
+            before(self, item)?;
+            if let Some(file) = item.script {
+                self.run_in_transaction(item.package, item.change, file)
+                    .map_err(failed)?;
+            }
+        }
+        record(self.client, item)?;
+        self.leave()?;
+        if item.outside {
+            self.commit()?;
+        }
+        Ok(())
+    }
+}
+
+/// The connection scripts run on: Ctrl-C cancels its statement, and the
+/// server checks every 2 s that jobsctl is still there (PostgreSQL 14+),
+/// so that a killed deployer's transaction is rolled back promptly even in
+/// the middle of a long statement.
+pub fn open_session(
+    settings: &crate::db::Settings,
+    notices: crate::db::NoticeHandler,
+) -> Result<postgres::Client, Error> {
+    let mut client = settings.connect(Some(notices))?;
+    interrupt::watch(settings, &client);
+    let version: i32 = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .map_err(|e| Error::query("reading the server version", e))?
+        .get(0);
+    if version >= 140_000 {
+        client
+            .batch_execute("SET client_connection_check_interval = '2s'")
+            .map_err(|e| Error::query("setting client_connection_check_interval", e))?;
+    }
+    Ok(client)
+}

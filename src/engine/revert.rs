@@ -1,0 +1,207 @@
+//! `revert`: deployed changes in reverse deploy order (all of the selected
+//! packages, or those after `--to`), each revert script and the removal of
+//! its registry rows in one transaction. A change that another deployed
+//! change still needs is refused before anything runs.
+
+use super::execute::{Executor, Hooks, Work};
+use super::lock::DeployLock;
+use super::plan::{DeployPlan, TransactionMode};
+use super::state::{ChangeStatus, State, compare};
+use super::{ChangeResult, Error, Outcome, Progress, interrupt, target};
+use crate::cli::TxScope;
+use crate::db::{NoticeHandler, Settings};
+use crate::package::Workspace;
+use crate::registry::{self, EventKind};
+use serde::Serialize;
+use std::collections::HashSet;
+use std::time::Duration;
+
+pub struct RevertOptions {
+    pub to: Option<String>,
+    pub tx: TxScope,
+    pub dry_run: bool,
+    pub lock_timeout: Duration,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RevertReport {
+    pub database: String,
+    pub changes: Vec<ChangeResult>,
+    pub dry_run: bool,
+    /// Deployed changes of these packages that the plan does not know and
+    /// that therefore stay deployed (`package:change`).
+    pub left_unknown: Vec<String>,
+}
+
+/// The changes a revert would undo, newest first, read without the lock
+/// (for the confirmation prompt and --dry-run).
+pub fn preview(
+    plan: &DeployPlan,
+    settings: &Settings,
+    to: Option<&str>,
+) -> Result<Vec<String>, Error> {
+    let target = to
+        .map(|t| target::find(plan, t).map_err(Error::Usage))
+        .transpose()?;
+    let mut client = settings.connect(None)?;
+    if !registry::exists(&mut client)? {
+        return Ok(Vec::new());
+    }
+    let deployed = registry::deployed_changes(&mut client, None)?;
+    let state = compare(plan, &deployed);
+    Ok(to_revert(&state, target)
+        .iter()
+        .map(|c| format!("{}:{}", c.package, c.change.name))
+        .collect())
+}
+
+pub fn revert(
+    workspace: &Workspace,
+    plan: &DeployPlan,
+    settings: &Settings,
+    options: &RevertOptions,
+    notices: NoticeHandler,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RevertReport, Error> {
+    let target = options
+        .to
+        .as_deref()
+        .map(|t| target::find(plan, t).map_err(Error::Usage))
+        .transpose()?;
+    let mut report = RevertReport {
+        database: settings.describe(),
+        changes: Vec::new(),
+        dry_run: options.dry_run,
+        left_unknown: Vec::new(),
+    };
+    interrupt::install();
+    let lock = if options.dry_run {
+        None
+    } else {
+        Some(DeployLock::acquire(
+            settings,
+            options.lock_timeout,
+            |holder, waited| {
+                progress(Progress::Waiting {
+                    holder: holder.as_ref().map(super::lock::describe),
+                    waited,
+                })
+            },
+        )?)
+    };
+    let mut client = super::execute::open_session(settings, notices)?;
+    let outcome = (|| {
+        if !registry::exists(&mut client)? {
+            return Ok(());
+        }
+        let deployed = registry::deployed_changes(&mut client, None)?;
+        let state = compare(plan, &deployed);
+        let todo = to_revert(&state, target);
+        check_dependents(&mut client, &todo)?;
+        if target.is_none() {
+            report.left_unknown = state
+                .unknown
+                .iter()
+                .map(|d| format!("{}:{}", d.package, d.change_name))
+                .collect();
+        }
+        if options.dry_run {
+            for status in &todo {
+                report.changes.push(result(status, Outcome::Planned));
+                progress(Progress::Change(
+                    report.changes.last().expect("just pushed"),
+                ));
+            }
+            return Ok(());
+        }
+        run(
+            workspace,
+            &mut client,
+            &todo,
+            options.tx,
+            &mut report,
+            progress,
+        )
+    })();
+    if let Some(lock) = lock {
+        lock.release();
+    }
+    outcome.map(|()| report)
+}
+
+/// Deployed changes after the target (or all), newest first.
+fn to_revert<'s>(state: &'s State<'s>, target: Option<usize>) -> Vec<&'s ChangeStatus<'s>> {
+    let start = target.map_or(0, |i| i + 1);
+    state.changes[start.min(state.changes.len())..]
+        .iter()
+        .rev()
+        .filter(|c| c.state.is_deployed())
+        .collect()
+}
+
+/// Refuse when a deployed change outside this run requires one inside it.
+fn check_dependents(client: &mut postgres::Client, todo: &[&ChangeStatus]) -> Result<(), Error> {
+    let reverting: HashSet<String> = todo
+        .iter()
+        .map(|c| format!("{}:{}", c.package, c.change.name))
+        .collect();
+    for status in todo {
+        let dependents: Vec<String> =
+            registry::dependents(client, status.package, &status.change.name)?
+                .into_iter()
+                .filter(|d| !reverting.contains(d))
+                .collect();
+        if !dependents.is_empty() {
+            return Err(Error::RevertBlocked {
+                change: format!("{}:{}", status.package, status.change.name),
+                dependents,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn result(status: &ChangeStatus, outcome: Outcome) -> ChangeResult {
+    ChangeResult {
+        package: status.package.to_owned(),
+        change: status.change.name.clone(),
+        outcome,
+        duration_ms: 0,
+        transaction: "transaction",
+    }
+}
+
+fn run(
+    workspace: &Workspace,
+    client: &mut postgres::Client,
+    todo: &[&ChangeStatus],
+    scope: TxScope,
+    report: &mut RevertReport,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(), Error> {
+    let work: Vec<Work> = todo
+        .iter()
+        .map(|status| {
+            let revert = &workspace
+                .package(status.package)
+                .and_then(|p| p.scripts_of(&status.change.name))
+                .expect("planned changes have scripts")
+                .revert;
+            Work {
+                package: status.package,
+                change: &status.change.name,
+                script: Some(revert),
+                outside: matches!(TransactionMode::of(revert), TransactionMode::None { .. }),
+            }
+        })
+        .collect();
+    let hooks = Hooks {
+        outcome: Outcome::Reverted,
+        event: EventKind::Revert,
+        before: &mut |_: &mut Executor, _: &Work| Ok(()),
+        record: &mut |client: &mut postgres::Client, item: &Work| {
+            Ok(registry::record_revert(client, item.package, item.change)?)
+        },
+    };
+    Executor::new(client, scope).apply(&work, hooks, &mut report.changes, progress)
+}

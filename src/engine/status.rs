@@ -1,0 +1,101 @@
+//! `status`: per package, what is deployed, pending and drifted, read
+//! without the lock and without creating anything.
+
+use super::Error;
+use super::plan::DeployPlan;
+use super::state::{ChangeState, compare};
+use crate::db::Settings;
+use crate::registry;
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub database: String,
+    pub registry: bool,
+    pub packages: Vec<PackageStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PackageStatus {
+    pub name: String,
+    pub deployed: usize,
+    pub pending: Vec<String>,
+    pub drifted: Vec<DriftedChange>,
+    /// Deployed changes the plan does not have.
+    pub unknown: Vec<String>,
+    pub last_deployed: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DriftedChange {
+    pub change: String,
+    pub deployed_hash: String,
+    pub local_hash: String,
+}
+
+impl StatusReport {
+    pub fn is_clean(&self) -> bool {
+        self.packages
+            .iter()
+            .all(|p| p.pending.is_empty() && p.drifted.is_empty())
+    }
+}
+
+pub fn status(plan: &DeployPlan, settings: &Settings) -> Result<StatusReport, Error> {
+    let mut client = settings.connect(None)?;
+    let has_registry = registry::exists(&mut client)?;
+    let deployed = if has_registry {
+        registry::deployed_changes(&mut client, None)?
+    } else {
+        Vec::new()
+    };
+    let state = compare(plan, &deployed);
+    let packages = plan
+        .packages()
+        .map(|(name, _)| {
+            let mine = state.changes.iter().filter(|c| c.package == name);
+            let mut package = PackageStatus {
+                name: name.to_owned(),
+                deployed: 0,
+                pending: Vec::new(),
+                drifted: Vec::new(),
+                unknown: state
+                    .unknown
+                    .iter()
+                    .filter(|d| d.package == name)
+                    .map(|d| d.change_name.clone())
+                    .collect(),
+                last_deployed: None,
+            };
+            for change in mine {
+                match &change.state {
+                    ChangeState::Pending => package.pending.push(change.change.name.clone()),
+                    ChangeState::Deployed { deployed_at } => {
+                        package.deployed += 1;
+                        package.last_deployed =
+                            package.last_deployed.take().max(Some(deployed_at.clone()));
+                    }
+                    ChangeState::Drifted {
+                        deployed_at,
+                        deployed_hash,
+                    } => {
+                        package.deployed += 1;
+                        package.last_deployed =
+                            package.last_deployed.take().max(Some(deployed_at.clone()));
+                        package.drifted.push(DriftedChange {
+                            change: change.change.name.clone(),
+                            deployed_hash: deployed_hash.clone(),
+                            local_hash: change.change.script_hash.clone(),
+                        });
+                    }
+                }
+            }
+            package
+        })
+        .collect();
+    Ok(StatusReport {
+        database: settings.describe(),
+        registry: has_registry,
+        packages,
+    })
+}

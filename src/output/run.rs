@@ -1,0 +1,251 @@
+//! Deploy, revert, verify, status and log output: one line per change as it
+//! happens (human), or the whole report as one JSON document at the end.
+
+use super::{DIM, ERROR, HEADING, Printer, WARN, json, plural};
+use crate::cli::Format;
+use crate::db::NoticeHandler;
+use crate::engine::deploy::DeployReport;
+use crate::engine::revert::RevertReport;
+use crate::engine::status::StatusReport;
+use crate::engine::verify::VerifyReport;
+use crate::engine::{self, ChangeResult, Outcome, Progress};
+use crate::error::Error;
+use crate::registry::Event;
+use anstyle::{AnsiColor, Style};
+use std::io::{self, BufRead, Write};
+use std::sync::Arc;
+
+const OK: Style = AnsiColor::Green.on_default();
+
+impl Printer {
+    /// A line on stderr before a run starts (human mode only).
+    pub fn begin(&self, action: &str, database: &str) {
+        if self.format == Format::Human {
+            let _ = writeln!(anstream::stderr(), "{DIM}{action} {database}{DIM:#}");
+        }
+    }
+
+    pub fn note(&self, message: &str) {
+        let _ = writeln!(anstream::stderr(), "{DIM}{message}{DIM:#}");
+    }
+
+    /// Server notices and warnings raised by scripts, on stderr.
+    pub fn notice_handler(&self) -> NoticeHandler {
+        Arc::new(|notice: &postgres::error::DbError| {
+            let style = if notice.severity() == "WARNING" {
+                WARN
+            } else {
+                DIM
+            };
+            let _ = writeln!(
+                anstream::stderr(),
+                "{style}{}: {} [SQLSTATE {}]{style:#}",
+                notice.severity(),
+                notice.message(),
+                notice.code().code()
+            );
+        })
+    }
+
+    pub fn progress(&self, progress: Progress) {
+        match progress {
+            Progress::Waiting { holder, waited } => {
+                let holder = holder.map(|h| format!(" ({h})")).unwrap_or_default();
+                let _ = writeln!(
+                    anstream::stderr(),
+                    "{WARN}waiting for the deploy lock{holder}, {:.0} s so far{WARN:#}",
+                    waited.as_secs_f64()
+                );
+            }
+            Progress::Note(message) => self.note(&message),
+            Progress::Change(result) => {
+                self.changes.borrow_mut().push(result.clone());
+                if self.format == Format::Human {
+                    let _ = change_line(result);
+                }
+            }
+        }
+    }
+
+    pub fn deploy_report(&self, report: Result<DeployReport, engine::Error>) -> Result<(), Error> {
+        let report = report?;
+        if self.format == Format::Json {
+            return Ok(json(&report)?);
+        }
+        let verb = if report.dry_run {
+            "would deploy"
+        } else if report.log_only {
+            "logged"
+        } else {
+            "deployed"
+        };
+        summary(&report.changes, verb, &report.database)?;
+        Ok(())
+    }
+
+    pub fn revert_report(&self, report: Result<RevertReport, engine::Error>) -> Result<(), Error> {
+        let report = report?;
+        if self.format == Format::Json {
+            return Ok(json(&report)?);
+        }
+        let verb = if report.dry_run {
+            "would revert"
+        } else {
+            "reverted"
+        };
+        summary(&report.changes, verb, &report.database)?;
+        if !report.left_unknown.is_empty() {
+            self.note(&format!(
+                "left deployed (not in the plan): {}",
+                report.left_unknown.join(", ")
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn verify_report(&self, report: Result<VerifyReport, engine::Error>) -> Result<(), Error> {
+        let report = report?;
+        if self.format == Format::Json {
+            return Ok(json(&report)?);
+        }
+        summary(&report.changes, "verified", &report.database)?;
+        if report.pending > 0 {
+            self.note(&format!(
+                "{} change{} not deployed, not verified",
+                report.pending,
+                plural(report.pending)
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn status_report(&self, report: &StatusReport) -> io::Result<()> {
+        if self.format == Format::Json {
+            return json(report);
+        }
+        let mut out = anstream::stdout().lock();
+        writeln!(
+            out,
+            "{HEADING}{}{HEADING:#}{}",
+            report.database,
+            if report.registry {
+                ""
+            } else {
+                " (no registry: nothing deployed)"
+            }
+        )?;
+        for p in &report.packages {
+            let total = p.deployed + p.pending.len();
+            write!(
+                out,
+                "  {HEADING}{}{HEADING:#}  {}/{total} deployed",
+                p.name, p.deployed
+            )?;
+            if let Some(at) = &p.last_deployed {
+                write!(out, "  {DIM}last {at}{DIM:#}")?;
+            }
+            writeln!(out)?;
+            for change in &p.pending {
+                writeln!(out, "    {WARN}pending{WARN:#}  {change}")?;
+            }
+            for d in &p.drifted {
+                writeln!(
+                    out,
+                    "    {ERROR}drifted{ERROR:#}  {}  {DIM}deployed {} ≠ local {}{DIM:#}",
+                    d.change,
+                    short(&d.deployed_hash),
+                    short(&d.local_hash)
+                )?;
+            }
+            for change in &p.unknown {
+                writeln!(
+                    out,
+                    "    {WARN}unknown{WARN:#}  {change}  {DIM}deployed, not in the plan{DIM:#}"
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn events(&self, events: &[Event]) -> io::Result<()> {
+        if self.format == Format::Json {
+            return json(&serde_json::json!({ "events": events }));
+        }
+        let mut out = anstream::stdout().lock();
+        for e in events {
+            let kind = serde_json::to_value(e.event_type)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            write!(
+                out,
+                "{DIM}{}{DIM:#}  {kind:<7} {}:{}",
+                e.occurred_at, e.package, e.change_name
+            )?;
+            if let Some(message) = &e.error_message {
+                write!(out, "  {ERROR}failed{ERROR:#}: {message}")?;
+                if let Some(code) = e.error_code.as_deref().filter(|c| !c.is_empty()) {
+                    write!(out, " [SQLSTATE {code}]")?;
+                }
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+
+    /// Ask on the terminal; only `y`/`yes` confirms.
+    pub fn confirm(&self, question: &str, changes: &[String]) -> io::Result<bool> {
+        let mut err = anstream::stderr().lock();
+        for change in changes {
+            writeln!(err, "  {change}")?;
+        }
+        write!(err, "{question} [y/N] ")?;
+        err.flush()?;
+        let mut answer = String::new();
+        io::stdin().lock().read_line(&mut answer)?;
+        Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+    }
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
+fn change_line(result: &ChangeResult) -> io::Result<()> {
+    let (style, word) = match result.outcome {
+        Outcome::Deployed => (OK, "deployed"),
+        Outcome::Logged => (OK, "logged"),
+        Outcome::Reverted => (OK, "reverted"),
+        Outcome::Verified => (OK, "verified"),
+        Outcome::Failed => (ERROR, "FAILED"),
+        Outcome::RolledBack => (WARN, "rolled back"),
+        Outcome::Planned => (DIM, "pending"),
+    };
+    let mut out = anstream::stdout().lock();
+    write!(
+        out,
+        "{style}{word:>11}{style:#}  {}:{}",
+        result.package, result.change
+    )?;
+    if result.outcome != Outcome::Planned {
+        write!(out, "  {DIM}{} ms{DIM:#}", result.duration_ms)?;
+    }
+    if result.transaction == "none" {
+        write!(out, "  {WARN}[no transaction]{WARN:#}")?;
+    }
+    writeln!(out)
+}
+
+fn summary(changes: &[ChangeResult], verb: &str, database: &str) -> io::Result<()> {
+    let mut out = anstream::stdout().lock();
+    if changes.is_empty() {
+        return writeln!(out, "nothing to do: {database} is up to date");
+    }
+    let total: u64 = changes.iter().map(|c| c.duration_ms).sum();
+    writeln!(
+        out,
+        "{HEADING}{verb} {} change{}{HEADING:#} in {total} ms",
+        changes.len(),
+        plural(changes.len())
+    )
+}

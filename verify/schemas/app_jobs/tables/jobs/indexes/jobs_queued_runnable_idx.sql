@@ -1,0 +1,21 @@
+-- Verify pgpm-jobs:schemas/app_jobs/tables/jobs/indexes/jobs_queued_runnable_idx on pg
+
+BEGIN;
+
+SELECT verify_index('app_jobs.jobs', 'jobs_queued_runnable_idx');
+
+-- The columns and the predicate are what the queries rely on.
+DO $$
+DECLARE
+  expected constant text := 'CREATE INDEX jobs_queued_runnable_idx ON app_jobs.jobs USING btree (queue_name, priority, run_at, id) WHERE ((queue_name IS NOT NULL) AND (locked_at IS NULL) AND (attempts < max_attempts))';
+  actual text;
+BEGIN
+  -- pg_get_indexdef leaves the table unqualified when app_jobs is on search_path
+  SELECT regexp_replace(pg_get_indexdef(to_regclass('app_jobs.jobs_queued_runnable_idx')), ' ON (app_jobs\.)?', ' ON app_jobs.') INTO actual;
+  IF actual IS DISTINCT FROM expected THEN
+    RAISE EXCEPTION 'index app_jobs.jobs_queued_runnable_idx is %, expected %', actual, expected;
+  END IF;
+END;
+$$;
+
+ROLLBACK;
