@@ -479,6 +479,10 @@ fn verify_reports_a_broken_object_with_the_server_error() {
         .code(1)
         .stderr(predicate::str::contains("verify failed: pgpm-verify:procedures/verify_view: extensions/pgpm-verify/verify/procedures/verify_view.sql"))
         .stderr(predicate::str::contains("SQLSTATE"));
+    assert_eq!(
+        db.value("SELECT change_name FROM pgpm_migrate.events WHERE event_type = 'verify' AND error_message IS NOT NULL"),
+        Some("procedures/verify_view".to_owned())
+    );
 }
 
 #[test]
@@ -661,4 +665,47 @@ fn bad_connection_settings_are_a_usage_error() {
         ])
         .assert()
         .code(2);
+}
+
+#[test]
+fn dry_run_with_createdb_treats_a_missing_database_as_empty() {
+    let db = TestDb::not_created("dry_createdb");
+    jobsctl_on(&db)
+        .args(["deploy", "--createdb", "--dry-run", "--workspace"])
+        .arg(three_changes().path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("would deploy 3 changes"));
+    let exists = common::pg::server()
+        .client("postgres")
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname = $1",
+            &[&db.name],
+        )
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(exists, 0, "--dry-run must not create the database");
+}
+
+#[test]
+fn status_exit_code_flags_pending_changes() {
+    let db = TestDb::new("status_pending");
+    let ws = three_changes();
+    jobsctl_on(&db)
+        .args(["status", "--exit-code", "--workspace"])
+        .arg(ws.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("no registry"))
+        .stdout(predicate::str::contains("pending  a"));
+    jobsctl_on(&db)
+        .args(["deploy", "--workspace"])
+        .arg(ws.path())
+        .assert()
+        .success();
+    jobsctl_on(&db)
+        .args(["status", "--exit-code", "--workspace"])
+        .arg(ws.path())
+        .assert()
+        .success();
 }

@@ -54,8 +54,12 @@ pub fn deploy(
         log_only: options.log_only,
     };
     if options.dry_run {
-        let mut client = settings.connect(Some(notices))?;
-        let deployed = read_deployed(&mut client)?;
+        // A database that does not exist yet (`--createdb --dry-run`) has nothing deployed.
+        let deployed = match settings.connect(Some(notices)) {
+            Ok(mut client) => read_deployed(&mut client)?,
+            Err(e) if e.sqlstate() == Some("3D000") => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
         let state = compare(plan, &deployed);
         for status in pending(&state, target, options.accept_drift)? {
             report.changes.push(result(status, Outcome::Planned));

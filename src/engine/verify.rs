@@ -83,6 +83,15 @@ pub fn verify(
         progress(Progress::Change(&result));
         report.changes.push(result);
         if let Err(failure) = outcome {
+            // Like pgpm, a failed verify is logged as an event.
+            let code = failure.sqlstate.clone().unwrap_or_default();
+            let _ = registry::record_event(
+                executor.client,
+                registry::EventKind::Verify,
+                package,
+                change,
+                Some((&failure.message, &code)),
+            );
             failures.push(*failure);
         }
     }
