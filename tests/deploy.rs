@@ -12,6 +12,31 @@ fn count(db: &TestDb, sql: &str) -> i64 {
     db.value(sql).unwrap().parse().unwrap()
 }
 
+/// The jobsctl binary as a process to spawn (for signals and races), with
+/// the same clean environment as `jobsctl_on`.
+fn jobsctl_process(db: &TestDb) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("jobsctl"));
+    cmd.env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .env_remove("JOBSCTL_WORKSPACE")
+        .envs(db.env());
+    cmd
+}
+
+/// Wait (up to 10 s) until another session runs a query containing `text`.
+fn wait_until_running(db: &TestDb, text: &str) {
+    let sql = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%{text}%' AND pid <> pg_backend_pid()"
+    );
+    for _ in 0..200 {
+        if count(db, &sql) > 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no session ran `{text}` within 10 s");
+}
+
 fn deployed_changes(db: &TestDb) -> i64 {
     count(db, "SELECT count(*) FROM pgpm_migrate.changes")
 }
@@ -312,11 +337,8 @@ fn dry_run_changes_nothing() {
 fn two_deploys_at_once_one_applies_everything() {
     let db = TestDb::new("concurrent");
     let spawn = || {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("jobsctl"));
-        cmd.arg("deploy")
-            .envs(db.env())
-            .env("NO_COLOR", "1")
-            .env_remove("DATABASE_URL");
+        let mut cmd = jobsctl_process(&db);
+        cmd.arg("deploy");
         cmd.stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
         cmd.spawn().unwrap()
@@ -363,25 +385,15 @@ fn killed_deploy_converges_on_the_next_run() {
         "CREATE TABLE b (id int);\nSELECT pg_sleep(30);\n",
     );
     let db = TestDb::new("sigkill");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jobsctl"))
+    let mut child = jobsctl_process(&db)
         .args(["deploy", "--workspace"])
         .arg(ws.path())
-        .envs(db.env())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     // Wait until b's script is running, then kill jobsctl outright.
-    for _ in 0..200 {
-        if count(
-            &db,
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()",
-        ) > 0
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_running(&db, "pg_sleep(30)");
     child.kill().unwrap();
     child.wait().unwrap();
     ws.write("packages/app/deploy/b.sql", "CREATE TABLE b (id int);\n");
@@ -408,24 +420,14 @@ fn interrupted_deploy_rolls_back_and_exits_130() {
         "CREATE TABLE b (id int);\nSELECT pg_sleep(30);\n",
     );
     let db = TestDb::new("sigint");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jobsctl"))
+    let child = jobsctl_process(&db)
         .args(["deploy", "--workspace"])
         .arg(ws.path())
-        .envs(db.env())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    for _ in 0..200 {
-        if count(
-            &db,
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()",
-        ) > 0
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_running(&db, "pg_sleep(30)");
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

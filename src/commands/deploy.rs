@@ -1,18 +1,39 @@
 //! `jobsctl deploy`, `revert`, `verify`, `status` and `log`: the commands
 //! that talk to a database.
 
-use crate::cli::{ConnectionArgs, DeployArgs, LogArgs, RevertArgs, StatusArgs, VerifyArgs};
+use crate::cli::{
+    ConnectionArgs, DeployArgs, LogArgs, RevertArgs, StatusArgs, VerifyArgs, WorkspaceArgs,
+};
 use crate::db::{self, CreateOutcome, Settings};
 use crate::engine::deploy::{DeployOptions, deploy};
-use crate::engine::plan::deploy_plan;
+use crate::engine::plan::{DeployPlan, deploy_plan};
 use crate::engine::revert::{RevertOptions, preview, revert};
 use crate::engine::status::status;
 use crate::engine::verify::verify;
 use crate::error::Error;
 use crate::output::Printer;
+use crate::package::Workspace;
 use crate::registry;
 use std::io::IsTerminal;
 use std::time::Duration;
+
+/// What the database commands work on: the workspace, its deploy plan and
+/// the database.
+struct Context {
+    workspace: Workspace,
+    plan: DeployPlan,
+    settings: Settings,
+}
+
+fn context(workspace: &WorkspaceArgs, connection: &ConnectionArgs) -> Result<Context, Error> {
+    let (workspace, resolution) = super::open_workspace(workspace)?;
+    let plan = deploy_plan(&workspace, &resolution);
+    Ok(Context {
+        workspace,
+        plan,
+        settings: settings(connection)?,
+    })
+}
 
 fn settings(args: &ConnectionArgs) -> Result<Settings, Error> {
     Ok(Settings::from_env(args.database_url.as_deref()).map_err(crate::engine::Error::from)?)
@@ -27,9 +48,11 @@ fn lock_timeout(seconds: f64) -> Result<Duration, Error> {
 }
 
 pub fn run_deploy(args: &DeployArgs, printer: &Printer) -> Result<(), Error> {
-    let (workspace, resolution) = super::open_workspace(&args.workspace)?;
-    let plan = deploy_plan(&workspace, &resolution);
-    let settings = settings(&args.connection)?;
+    let Context {
+        workspace,
+        plan,
+        settings,
+    } = context(&args.workspace, &args.connection)?;
     if args.log_only && args.dry_run {
         return Err(Error::Usage(
             "--log-only and --dry-run do not go together".into(),
@@ -64,9 +87,11 @@ pub fn run_deploy(args: &DeployArgs, printer: &Printer) -> Result<(), Error> {
 }
 
 pub fn run_revert(args: &RevertArgs, printer: &Printer) -> Result<(), Error> {
-    let (workspace, resolution) = super::open_workspace(&args.workspace)?;
-    let plan = deploy_plan(&workspace, &resolution);
-    let settings = settings(&args.connection)?;
+    let Context {
+        workspace,
+        plan,
+        settings,
+    } = context(&args.workspace, &args.connection)?;
     if !args.yes && !args.dry_run {
         let changes = preview(&plan, &settings, args.to.as_deref())?;
         if changes.is_empty() {
@@ -117,9 +142,11 @@ pub fn run_revert(args: &RevertArgs, printer: &Printer) -> Result<(), Error> {
 }
 
 pub fn run_verify(args: &VerifyArgs, printer: &Printer) -> Result<(), Error> {
-    let (workspace, resolution) = super::open_workspace(&args.workspace)?;
-    let plan = deploy_plan(&workspace, &resolution);
-    let settings = settings(&args.connection)?;
+    let Context {
+        workspace,
+        plan,
+        settings,
+    } = context(&args.workspace, &args.connection)?;
     printer.begin("verify", &settings.describe());
     let report = verify(
         &workspace,
@@ -133,9 +160,7 @@ pub fn run_verify(args: &VerifyArgs, printer: &Printer) -> Result<(), Error> {
 }
 
 pub fn run_status(args: &StatusArgs, printer: &Printer) -> Result<(), Error> {
-    let (workspace, resolution) = super::open_workspace(&args.workspace)?;
-    let plan = deploy_plan(&workspace, &resolution);
-    let settings = settings(&args.connection)?;
+    let Context { plan, settings, .. } = context(&args.workspace, &args.connection)?;
     let report = status(&plan, &settings)?;
     printer.status_report(&report)?;
     if args.exit_code && !report.is_clean() {
