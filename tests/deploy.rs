@@ -711,3 +711,27 @@ fn status_exit_code_flags_pending_changes() {
         .assert()
         .success();
 }
+
+#[test]
+fn revert_of_one_package_keeps_its_dependencies() {
+    let ws = TempWorkspace::new();
+    ws.package("lib", &[])
+        .change("lib", "base", "CREATE TABLE base (id int);");
+    ws.package("app", &["lib"])
+        .change("app", "top [lib:base]", "CREATE TABLE top (id int);");
+    ws.write("packages/lib/revert/base.sql", "DROP TABLE base;\n")
+        .write("packages/app/revert/top.sql", "DROP TABLE top;\n");
+    let db = TestDb::new("revert_one_package");
+    jobsctl_on(&db)
+        .args(["deploy", "--workspace"])
+        .arg(ws.path())
+        .assert()
+        .success();
+    jobsctl_on(&db)
+        .args(["revert", "-y", "--package", "app", "--workspace"])
+        .arg(ws.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("reverted 1 change"));
+    assert_eq!(tables(&db), ["base"]);
+}

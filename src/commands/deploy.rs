@@ -93,7 +93,12 @@ pub fn run_revert(args: &RevertArgs, printer: &Printer) -> Result<(), Error> {
         settings,
     } = context(&args.workspace, &args.connection)?;
     if !args.yes && !args.dry_run {
-        let changes = preview(&plan, &settings, args.to.as_deref())?;
+        let changes = preview(
+            &plan,
+            &settings,
+            args.to.as_deref(),
+            &args.workspace.packages,
+        )?;
         if changes.is_empty() {
             printer.note("nothing to revert");
             return printer.revert_report(Ok(crate::engine::revert::RevertReport {
@@ -125,6 +130,7 @@ pub fn run_revert(args: &RevertArgs, printer: &Printer) -> Result<(), Error> {
     }
     let options = RevertOptions {
         to: args.to.clone(),
+        packages: args.workspace.packages.clone(),
         tx: args.tx,
         dry_run: args.dry_run,
         lock_timeout: lock_timeout(args.lock_timeout)?,

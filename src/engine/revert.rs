@@ -18,6 +18,8 @@ use std::time::Duration;
 
 pub struct RevertOptions {
     pub to: Option<String>,
+    /// Only these packages' changes (`--package`); their dependencies stay.
+    pub packages: Vec<String>,
     pub tx: TxScope,
     pub dry_run: bool,
     pub lock_timeout: Duration,
@@ -39,6 +41,7 @@ pub fn preview(
     plan: &DeployPlan,
     settings: &Settings,
     to: Option<&str>,
+    packages: &[String],
 ) -> Result<Vec<String>, Error> {
     let target = to
         .map(|t| target::find(plan, t).map_err(Error::Usage))
@@ -49,7 +52,7 @@ pub fn preview(
     }
     let deployed = registry::deployed_changes(&mut client, None)?;
     let state = compare(plan, &deployed);
-    Ok(to_revert(&state, target)
+    Ok(to_revert(&state, target, packages)
         .iter()
         .map(|c| format!("{}:{}", c.package, c.change.name))
         .collect())
@@ -96,7 +99,7 @@ pub fn revert(
         }
         let deployed = registry::deployed_changes(&mut client, None)?;
         let state = compare(plan, &deployed);
-        let todo = to_revert(&state, target);
+        let todo = to_revert(&state, target, &options.packages);
         check_dependents(&mut client, &todo)?;
         if target.is_none() {
             report.left_unknown = state
@@ -129,13 +132,19 @@ pub fn revert(
     outcome.map(|()| report)
 }
 
-/// Deployed changes after the target (or all), newest first.
-fn to_revert<'s>(state: &'s State<'s>, target: Option<usize>) -> Vec<&'s ChangeStatus<'s>> {
+/// Deployed changes after the target (or all), newest first; only those
+/// of `packages` when it is not empty.
+fn to_revert<'s>(
+    state: &'s State<'s>,
+    target: Option<usize>,
+    packages: &[String],
+) -> Vec<&'s ChangeStatus<'s>> {
     let start = target.map_or(0, |i| i + 1);
     state.changes[start.min(state.changes.len())..]
         .iter()
         .rev()
         .filter(|c| c.state.is_deployed())
+        .filter(|c| packages.is_empty() || packages.iter().any(|p| p == c.package))
         .collect()
 }
 
