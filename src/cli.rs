@@ -93,6 +93,45 @@ pub enum Command {
     /// Show the registry's event history (deploys, reverts, failures), newest first.
     #[command(after_help = EXIT_CODES)]
     Log(LogArgs),
+    /// Create a new pgpm package folder (or, with --workspace, a pgpm workspace).
+    ///
+    /// A package gets `pgpm.plan`, `<name>.control`, empty `deploy/`,
+    /// `revert/` and `verify/` folders, a README and a `.gitattributes` that
+    /// keeps SQL line endings (and so script hashes) stable. Run inside a
+    /// workspace (a folder with `pgpm.json` here or above), it creates
+    /// `packages/<name>` of that workspace.
+    #[command(after_help = EXIT_CODES)]
+    Init(InitArgs),
+    /// Add a change to a package: a plan line and its deploy, revert and verify scripts.
+    ///
+    /// The line is appended to `pgpm.plan` as it is (comments and layout
+    /// kept), with the current UTC time and the planner (JOBSCTL_PLANNER_NAME
+    /// and JOBSCTL_PLANNER_EMAIL, else `git config user.name`/`user.email` in
+    /// the package folder, else the system user and `user@hostname`).
+    /// Existing scripts are kept, never overwritten.
+    #[command(after_help = EXIT_CODES)]
+    Add(AddArgs),
+    /// Tag the last change of a package's plan (`@name` marks the change above it).
+    #[command(after_help = EXIT_CODES)]
+    Tag(TagArgs),
+    /// Write the embedded workspace out as a pgpm workspace folder.
+    ///
+    /// `packages/pgpm-jobs/` and, where pgpm keeps installed modules,
+    /// `extensions/pgpm-default-roles/` and `extensions/pgpm-verify/`, with
+    /// byte-identical scripts: a database deployed from the embedded
+    /// workspace shows no drift when deployed from the export.
+    #[command(after_help = EXIT_CODES)]
+    Export(ExportArgs),
+    /// Bundle packages as PostgreSQL extensions (CREATE EXTENSION), or as one SQL file for psql.
+    ///
+    /// For each selected package and every package it depends on:
+    /// `<name>--<version>.sql` (its deploy scripts in plan order, without
+    /// their transaction statements), `<name>.control`, and one PGXS
+    /// `Makefile` for all of them (`make install`, then
+    /// `CREATE EXTENSION "<name>" CASCADE`). With --single-file, one plain
+    /// SQL file instead, for `psql --single-transaction -v ON_ERROR_STOP=1 -f`.
+    #[command(after_help = EXIT_CODES)]
+    Bundle(BundleArgs),
 }
 
 #[derive(Debug, Args)]
@@ -219,4 +258,90 @@ pub struct WorkspaceArgs {
     /// Only this package and what it depends on (repeatable); default: every package.
     #[arg(long = "package", short = 'p', value_name = "NAME")]
     pub packages: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The package (or workspace) name: letters, digits, `-` and `_`.
+    pub name: String,
+    /// Create a pgpm workspace (`pgpm.json`, `packages/`) instead of a package.
+    #[arg(long)]
+    pub workspace: bool,
+    /// An extension or package the new package requires (repeatable, or
+    /// comma-separated); default: plpgsql.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub requires: Vec<String>,
+    /// The control file's comment; default: `<name> extension`.
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+    /// Work as if started in DIR.
+    #[arg(long = "directory", short = 'C', value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PackageDirArgs {
+    /// The package folder (the one with the `*.control` file and `pgpm.plan`);
+    /// default: the current folder.
+    #[arg(long = "package-dir", short = 'C', value_name = "DIR")]
+    pub package_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The change name, e.g. `schemas/app/tables/users/table` (`/` makes sub-folders).
+    pub change: String,
+    /// A change it depends on (repeatable): `change`, `@tag`, `package:change`
+    /// or `package:@tag`.
+    #[arg(long, short = 'r', value_name = "DEPENDENCY")]
+    pub requires: Vec<String>,
+    /// A note for the plan line.
+    #[arg(long, short = 'n', value_name = "TEXT")]
+    pub note: Option<String>,
+    #[command(flatten)]
+    pub package: PackageDirArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// The tag name, with or without its `@`, e.g. `v1.0.0`.
+    pub name: String,
+    /// The change to tag; it must be the last change of the plan (a tag marks
+    /// the change above it). Default: the last change.
+    #[arg(long, value_name = "CHANGE")]
+    pub change: Option<String>,
+    /// A note for the tag line.
+    #[arg(long, short = 'n', value_name = "TEXT")]
+    pub note: Option<String>,
+    #[command(flatten)]
+    pub package: PackageDirArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The folder to write the workspace into; created if missing, and it must
+    /// be empty unless --force is given.
+    pub dir: PathBuf,
+    /// Write into a non-empty folder: files of the same path are replaced,
+    /// other files are left alone.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// The folder for the extension files and the Makefile; default: the
+    /// current folder.
+    #[arg(long, value_name = "DIR", conflicts_with = "single_file")]
+    pub out: Option<PathBuf>,
+    /// Write one plain SQL file for `psql --single-transaction -f` instead
+    /// of extension files: native extensions first, then every package in
+    /// dependency order.
+    #[arg(long, value_name = "PATH")]
+    pub single_file: Option<PathBuf>,
+    /// Replace existing files that jobsctl did not generate.
+    #[arg(long)]
+    pub force: bool,
 }

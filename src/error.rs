@@ -27,6 +27,10 @@ pub enum Error {
     NotClean,
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    /// The generator (init, add, tag, export, bundle) could not write a
+    /// file or folder; what was written before stays.
+    #[error("cannot write {path}: {message}")]
+    Write { path: String, message: String },
 }
 
 impl Error {
@@ -34,7 +38,7 @@ impl Error {
         match self {
             Error::InvalidWorkspace { .. } | Error::Usage(_) => exit::USAGE,
             Error::Engine(e) => e.exit_code(),
-            Error::NotClean | Error::Output(_) => exit::FAILED,
+            Error::NotClean | Error::Output(_) | Error::Write { .. } => exit::FAILED,
         }
     }
 
@@ -46,6 +50,7 @@ impl Error {
             Error::Engine(e) => e.kind(),
             Error::NotClean => "not_clean",
             Error::Output(_) => "output",
+            Error::Write { .. } => "write",
         }
     }
 }

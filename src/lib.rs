@@ -12,4 +12,5 @@ pub mod package;
 pub mod plan;
 pub mod registry;
 pub mod resolve;
+pub mod scaffold;
 pub mod script;

@@ -3,6 +3,7 @@
 
 mod deploy;
 mod plan;
+mod scaffold;
 
 use crate::cli::{Cli, Command, WorkspaceArgs};
 use crate::error::Error;
@@ -11,6 +12,7 @@ use crate::package::{Problems, Source, Workspace, load_workspace};
 use crate::resolve::{Resolution, resolve};
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
+    let format = cli.global.format;
     match cli.command {
         Command::Plan(args) => plan::run(&args, printer),
         Command::Deploy(args) => deploy::run_deploy(&args, printer),
@@ -18,6 +20,11 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
         Command::Verify(args) => deploy::run_verify(&args, printer),
         Command::Status(args) => deploy::run_status(&args, printer),
         Command::Log(args) => deploy::run_log(&args, printer),
+        Command::Init(args) => scaffold::run_init(&args, format, printer),
+        Command::Add(args) => scaffold::run_add(&args, format, printer),
+        Command::Tag(args) => scaffold::run_tag(&args, format, printer),
+        Command::Export(args) => scaffold::run_export(&args, format, printer),
+        Command::Bundle(args) => scaffold::run_bundle(&args, format, printer),
     }
 }
 
