@@ -164,3 +164,57 @@ pub fn json_stdout(output: &std::process::Output) -> serde_json::Value {
         )
     })
 }
+
+/// A server error as a test failure message: SQLSTATE, message, detail,
+/// hint, position and the PL/pgSQL context (`where`); other errors as they
+/// display.
+pub fn describe_sql_error(error: &postgres::Error) -> String {
+    let Some(db) = error.as_db_error() else {
+        return error.to_string();
+    };
+    let mut text = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
+    if let Some(detail) = db.detail() {
+        text += &format!("\nDETAIL: {detail}");
+    }
+    if let Some(hint) = db.hint() {
+        text += &format!("\nHINT: {hint}");
+    }
+    if let Some(position) = db.position() {
+        text += &format!("\nPOSITION: {position:?}");
+    }
+    if let Some(where_) = db.where_() {
+        text += &format!("\nWHERE: {where_}");
+    }
+    text
+}
+
+/// Run a SQL test file (`tests/sql/<relative>`) on `db` as the superuser,
+/// in one simple-query batch; panic with the server's message, detail,
+/// hint and context when any statement fails.
+pub fn run_sql_file(db: &pg::TestDb, relative: &str) {
+    let path = repo_root().join("tests/sql").join(relative);
+    let sql =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    if let Err(error) = db.client().batch_execute(&sql) {
+        panic!(
+            "tests/sql/{relative} failed:\n{}",
+            describe_sql_error(&error)
+        );
+    }
+}
+
+/// The `*.sql` files of `tests/sql/<folder>`, sorted by name.
+pub fn sql_files(folder: &str) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(repo_root().join("tests/sql").join(folder))
+        .unwrap_or_else(|e| panic!("list tests/sql/{folder}: {e}"))
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".sql"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The SQLSTATE of a server error (`None` for other errors).
+pub fn sqlstate(error: &postgres::Error) -> Option<String> {
+    error.code().map(|code| code.code().to_owned())
+}
