@@ -10,15 +10,15 @@ RETURNS text
 LANGUAGE plpgsql IMMUTABLE STRICT
 AS $$
 DECLARE
-  parts text[] := parse_ident(qualified_name);
+  parts text[] := pg_catalog.parse_ident(qualified_name);
 BEGIN
   -- A third part would be a catalog (database) name; silently dropping it
   -- could make a check look at the wrong object.
-  IF cardinality(parts) > 2 THEN
+  IF pg_catalog.cardinality(parts) > 2 THEN
     RAISE EXCEPTION 'improper qualified name (too many dotted names): %', qualified_name
       USING ERRCODE = 'syntax_error';
   END IF;
-  RETURN parts[cardinality(parts)];
+  RETURN parts[pg_catalog.cardinality(parts)];
 END;
 $$;
 

@@ -17,7 +17,7 @@ BEGIN
     RETURN;
   END IF;
 
-  IF strpos(_name, '(') > 0 THEN
+  IF pg_catalog.strpos(_name, '(') > 0 THEN
     BEGIN
       sig := pg_catalog.to_regprocedure(_name);
     EXCEPTION WHEN undefined_object THEN
@@ -31,7 +31,7 @@ BEGIN
     RETURN;
   END IF;
 
-  IF cardinality(parse_ident(_name)) > 1 THEN
+  IF pg_catalog.cardinality(pg_catalog.parse_ident(_name)) > 1 THEN
     RETURN QUERY
       SELECT p.oid::regprocedure
         FROM pg_catalog.pg_proc p
@@ -46,7 +46,7 @@ BEGIN
       SELECT p.oid::regprocedure
         FROM pg_catalog.pg_proc p
         JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-       WHERE n.nspname = ANY (current_schemas(true))
+       WHERE n.nspname = ANY (pg_catalog.current_schemas(true))
          AND p.proname = public.get_entity_from_str(_name)
        ORDER BY 1;
   END IF;

@@ -14,13 +14,13 @@ BEGIN
   IF rel IS NULL THEN
     RAISE EXCEPTION 'Nonexistent constraint --> %', _name
       USING ERRCODE = 'undefined_object',
-            HINT = format('Table %s does not exist or is not on search_path.', _table);
+            HINT = pg_catalog.format('Table %s does not exist or is not on search_path.', _table);
   END IF;
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c
                   WHERE c.conrelid = rel AND c.conname = _name) THEN
     RAISE EXCEPTION 'Nonexistent constraint --> %', _name
       USING ERRCODE = 'undefined_object',
-            HINT = format('Check that the change adding constraint %s to %s was deployed.', _name, rel);
+            HINT = pg_catalog.format('Check that the change adding constraint %s to %s was deployed.', _name, rel);
   END IF;
   RETURN true;
 END;

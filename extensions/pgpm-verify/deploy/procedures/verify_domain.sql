@@ -20,7 +20,7 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.oid = typ AND t.typtype = 'd') THEN
     RAISE EXCEPTION 'Nonexistent domain --> %', _type
       USING ERRCODE = 'undefined_object',
-            HINT = format('%s exists but is not a domain.', typ);
+            HINT = pg_catalog.format('%s exists but is not a domain.', typ);
   END IF;
   RETURN true;
 END;

@@ -15,8 +15,8 @@ BEGIN
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions a WHERE a.name = _extname) THEN
     RAISE EXCEPTION 'Nonexistent extension --> %', _extname
       USING ERRCODE = 'undefined_object',
-            HINT = format('%s is available on the server but not installed in database %s; run CREATE EXTENSION.',
-                          _extname, current_database());
+            HINT = pg_catalog.format('%s is available on the server but not installed in database %s; run CREATE EXTENSION.',
+                          _extname, pg_catalog.current_database());
   END IF;
   RAISE EXCEPTION 'Nonexistent extension --> %', _extname
     USING ERRCODE = 'undefined_object',

@@ -16,7 +16,7 @@ DECLARE
   fn regprocedure;
   found boolean := false;
 BEGIN
-  IF _user IS NOT NULL AND lower(_user) <> 'public'
+  IF _user IS NOT NULL AND pg_catalog.lower(_user) <> 'public'
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = _user) THEN
     RAISE EXCEPTION 'Nonexistent role --> %', _user
       USING ERRCODE = 'undefined_object',
@@ -25,10 +25,13 @@ BEGIN
 
   FOR fn IN SELECT f FROM public.list_functions(_name) AS f LOOP
     found := true;
-    IF _user IS NOT NULL AND NOT has_function_privilege(_user, fn, 'EXECUTE') THEN
+    -- has_function_privilege knows PUBLIC only in lower case.
+    IF _user IS NOT NULL
+       AND NOT pg_catalog.has_function_privilege(
+             CASE WHEN pg_catalog.lower(_user) = 'public' THEN 'public' ELSE _user END, fn, 'EXECUTE') THEN
       RAISE EXCEPTION 'Nonexistent function grant --> EXECUTE on % to %', fn, _user
         USING ERRCODE = 'undefined_object',
-              HINT = format('Check GRANT EXECUTE ON FUNCTION %s TO %s (directly, via a role, or via PUBLIC).', fn, _user);
+              HINT = pg_catalog.format('Check GRANT EXECUTE ON FUNCTION %s TO %s (directly, via a role, or via PUBLIC).', fn, _user);
     END IF;
   END LOOP;
 

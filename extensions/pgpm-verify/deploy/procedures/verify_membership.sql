@@ -21,7 +21,7 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM public.list_memberships(_user) m WHERE m.rolname = _role) THEN
     RAISE EXCEPTION 'Nonexistent membership --> % in %', _user, _role
       USING ERRCODE = 'undefined_object',
-            HINT = format('Check GRANT %I TO %I.', _role, _user);
+            HINT = pg_catalog.format('Check GRANT %I TO %I.', _role, _user);
   END IF;
   RETURN true;
 END;

@@ -16,18 +16,18 @@ BEGIN
   IF rel IS NULL THEN
     RAISE EXCEPTION 'Nonexistent policy --> %', _policy
       USING ERRCODE = 'undefined_object',
-            HINT = format('Table %s does not exist or is not on search_path.', _table);
+            HINT = pg_catalog.format('Table %s does not exist or is not on search_path.', _table);
   END IF;
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
                   WHERE p.polrelid = rel AND p.polname = _policy) THEN
     RAISE EXCEPTION 'Nonexistent policy --> %', _policy
       USING ERRCODE = 'undefined_object',
-            HINT = format('Check CREATE POLICY %I ON %s.', _policy, rel);
+            HINT = pg_catalog.format('Check CREATE POLICY %I ON %s.', _policy, rel);
   END IF;
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = rel AND c.relrowsecurity) THEN
     RAISE EXCEPTION 'Nonexistent row level security --> %', rel
       USING ERRCODE = 'undefined_object',
-            HINT = format('Policy %s exists but has no effect: ALTER TABLE %s ENABLE ROW LEVEL SECURITY.', _policy, rel);
+            HINT = pg_catalog.format('Policy %s exists but has no effect: ALTER TABLE %s ENABLE ROW LEVEL SECURITY.', _policy, rel);
   END IF;
   RETURN true;
 END;

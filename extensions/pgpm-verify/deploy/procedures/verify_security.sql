@@ -19,7 +19,7 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = rel AND c.relrowsecurity) THEN
     RAISE EXCEPTION 'Nonexistent row level security --> %', rel
       USING ERRCODE = 'undefined_object',
-            HINT = format('Check ALTER TABLE %s ENABLE ROW LEVEL SECURITY.', rel);
+            HINT = pg_catalog.format('Check ALTER TABLE %s ENABLE ROW LEVEL SECURITY.', rel);
   END IF;
   RETURN true;
 END;

@@ -21,11 +21,11 @@ BEGIN
         USING ERRCODE = 'undefined_object',
               HINT = 'The function runs with the caller''s privileges; declare it SECURITY DEFINER.';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p, unnest(p.proconfig) AS s(setting)
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p, pg_catalog.unnest(p.proconfig) AS s(setting)
                     WHERE p.oid = fn AND s.setting LIKE 'search\_path=%') THEN
       RAISE EXCEPTION 'Nonexistent pinned search_path --> %', fn
         USING ERRCODE = 'undefined_object',
-              HINT = format('Add SET search_path = ... to %s.', fn);
+              HINT = pg_catalog.format('Add SET search_path = ... to %s.', fn);
     END IF;
   END LOOP;
   IF NOT found THEN

@@ -21,7 +21,7 @@ BEGIN
   IF kind NOT IN ('r', 'p', 'f') THEN
     RAISE EXCEPTION 'Nonexistent table --> %', _table
       USING ERRCODE = 'undefined_table',
-            HINT = format('%s exists but is not a table (relkind %s).', rel, kind);
+            HINT = pg_catalog.format('%s exists but is not a table (relkind %s).', rel, kind);
   END IF;
   RETURN true;
 END;

@@ -13,7 +13,7 @@ LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
   rel regclass := pg_catalog.to_regclass(_table);
-  priv text := upper(btrim(_privilege));
+  priv text := pg_catalog.upper(pg_catalog.btrim(_privilege));
   grantee_oid oid;
 BEGIN
   IF priv IS NULL OR priv NOT IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER') THEN
@@ -26,7 +26,7 @@ BEGIN
       USING ERRCODE = 'undefined_table',
             HINT = 'The table does not exist or is not on search_path.';
   END IF;
-  IF lower(_role) = 'public' THEN
+  IF pg_catalog.lower(_role) = 'public' THEN
     grantee_oid := 0;
   ELSE
     SELECT r.oid INTO grantee_oid FROM pg_catalog.pg_roles r WHERE r.rolname = _role;
@@ -38,11 +38,11 @@ BEGIN
   -- A NULL relacl means the built-in default (owner only), which acldefault spells out.
   IF NOT EXISTS (SELECT 1
                    FROM pg_catalog.pg_class c,
-                        aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) AS a
+                        pg_catalog.aclexplode(coalesce(c.relacl, pg_catalog.acldefault('r', c.relowner))) AS a
                   WHERE c.oid = rel AND a.grantee = grantee_oid AND a.privilege_type = priv) THEN
     RAISE EXCEPTION 'Nonexistent table grant --> % on % to %', priv, rel, _role
       USING ERRCODE = 'undefined_object',
-            HINT = format('Check GRANT %s ON %s TO %s.', priv, rel, _role);
+            HINT = pg_catalog.format('Check GRANT %s ON %s TO %s.', priv, rel, _role);
   END IF;
   RETURN true;
 END;

@@ -12,8 +12,8 @@ RETURNS boolean
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-  parts text[] := parse_ident(_trigger);
-  n int := cardinality(parts);
+  parts text[] := pg_catalog.parse_ident(_trigger);
+  n int := pg_catalog.cardinality(parts);
 BEGIN
   IF n > 3 THEN
     RAISE EXCEPTION 'improper trigger name (too many dotted names): %', _trigger
@@ -27,7 +27,7 @@ BEGIN
         WHERE NOT t.tgisinternal
           AND t.tgname = parts[n]
           AND CASE n
-                WHEN 1 THEN s.nspname = ANY (current_schemas(true))
+                WHEN 1 THEN s.nspname = ANY (pg_catalog.current_schemas(true))
                 WHEN 2 THEN s.nspname = parts[1]
                 ELSE s.nspname = parts[1] AND c.relname = parts[2]
               END) THEN

@@ -20,7 +20,7 @@ BEGIN
   IF kind NOT IN ('v', 'm') THEN
     RAISE EXCEPTION 'Nonexistent view --> %', _view
       USING ERRCODE = 'undefined_table',
-            HINT = format('%s exists but is not a view (relkind %s).', rel, kind);
+            HINT = pg_catalog.format('%s exists but is not a view (relkind %s).', rel, kind);
   END IF;
   RETURN true;
 END;
