@@ -287,3 +287,33 @@ fn deep_change_names_and_large_scripts_deploy() {
         .success();
     assert!(count(&db, "SELECT count(*) FROM big") > 100_000);
 }
+
+/// SIGKILL at a pseudo-random moment of a full deploy, for several seeds:
+/// the next deploy converges and the registry matches the catalog.
+#[test]
+fn deploy_killed_at_random_points_converges() {
+    let total = embedded_change_count();
+    for seed in [3_u64, 17, 42, 99, 123] {
+        let db = TestDb::new(&format!("random_kill_{seed}"));
+        // A cheap deterministic spread of kill delays between 0 and ~250 ms.
+        let delay = Duration::from_millis((seed.wrapping_mul(2_654_435_761) >> 7) % 250);
+        let mut child = spawn(&db, &["deploy"]);
+        std::thread::sleep(delay);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let output = spawn(&db, &["deploy", "--lock-timeout", "30"])
+            .wait_with_output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "seed {seed}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            count(&db, "SELECT count(*) FROM pgpm_migrate.changes"),
+            total,
+            "seed {seed}"
+        );
+        jobsctl_on(&db).arg("verify").assert().success();
+    }
+}

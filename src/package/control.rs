@@ -241,4 +241,25 @@ mod tests {
         assert!(found[1].1.contains("unterminated"));
         assert!(found[3].1.contains("already set at line 4"));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// No input makes the parser panic; every rejection names a line of the input.
+        #[test]
+        fn parser_never_panics(text in "(comment|requires|default_version|[a-z_]{0,6}| |=|'|''|,|#|\\n|\\r|\u{feff}|[a-z.-]{0,5}){0,40}") {
+            if let Err(diagnostics) = parse_control(&text) {
+                let lines = text.split('\n').count();
+                for d in diagnostics {
+                    proptest::prop_assert!(d.line >= 1 && d.line <= lines);
+                }
+            }
+        }
+
+        #[test]
+        fn parser_never_panics_on_any_string(text in proptest::prelude::any::<String>()) {
+            let _ = parse_control(&text);
+        }
+    }
 }
+
