@@ -65,11 +65,13 @@ impl<'c> Executor<'c> {
     pub fn leave(&mut self) -> Result<(), Error> {
         // Each script starts from the session's settings as connected: a
         // script's SET or SET ROLE must not leak into the next one.
-        self.simple("RESET ALL; RESET ROLE", "resetting session settings")?;
         if self.scope == TxScope::Change {
-            self.commit()?;
+            // One round trip for both.
+            self.open = false;
+            self.open_package = None;
+            return self.simple("RESET ALL; RESET ROLE; COMMIT", "committing");
         }
-        Ok(())
+        self.simple("RESET ALL; RESET ROLE", "resetting session settings")
     }
 
     pub fn commit(&mut self) -> Result<(), Error> {

@@ -10,6 +10,7 @@
 
 use super::{EventKind, RegistryError};
 use postgres::GenericClient;
+use postgres::types::Type;
 
 /// Record `package:change_name` as deployed with `script_hash`, requiring
 /// `requires`. Bare requirement names are qualified with `package`, and
@@ -29,16 +30,28 @@ pub fn record_deploy(
     let target = format!("{package}:{change_name}");
     let requires = qualify(package, requires);
 
-    let recorded = client
-        .query_opt(
-            "SELECT script_hash FROM pgpm_migrate.changes WHERE package = $1 AND change_name = $2",
-            &[&package, &change_name],
+    // One round trip for every check (typed parameters skip the prepare
+    // step): the hash already recorded, the requirements not deployed (pgpm's
+    // rule: `is_deployed` with the change's package), and another change of
+    // the package with the same script.
+    let checks = client
+        .query_typed_one(
+            "SELECT \
+               (SELECT script_hash FROM pgpm_migrate.changes WHERE package = $1 AND change_name = $2), \
+               ARRAY(SELECT r.req FROM unnest($4::text[]) WITH ORDINALITY AS r(req, ord) \
+                     WHERE NOT pgpm_migrate.is_deployed($1, r.req) ORDER BY r.ord), \
+               (SELECT change_name FROM pgpm_migrate.changes WHERE package = $1 AND script_hash = $3 LIMIT 1)",
+            &[
+                (&package, Type::TEXT),
+                (&change_name, Type::TEXT),
+                (&script_hash, Type::TEXT),
+                (&requires, Type::TEXT_ARRAY),
+            ],
         )
         .map_err(RegistryError::query(format!(
-            "reading {target} from the registry"
+            "checking {target} against the registry"
         )))?;
-    if let Some(row) = recorded {
-        let deployed_hash: String = row.get(0);
+    if let Some(deployed_hash) = checks.get::<_, Option<String>>(0) {
         if deployed_hash == script_hash {
             return Ok(());
         }
@@ -49,43 +62,19 @@ pub fn record_deploy(
             script_hash: script_hash.into(),
         });
     }
-
-    if !requires.is_empty() {
-        // pgpm's rule: `pgpm_migrate.is_deployed` with the change's package.
-        let missing: Vec<String> = client
-            .query(
-                "SELECT r.req FROM unnest($2::text[]) WITH ORDINALITY AS r(req, ord) \
-                 WHERE NOT pgpm_migrate.is_deployed($1, r.req) ORDER BY r.ord",
-                &[&package, &requires],
-            )
-            .map_err(RegistryError::query(format!(
-                "checking what {target} requires"
-            )))?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        if !missing.is_empty() {
-            return Err(RegistryError::MissingRequirements {
-                package: package.into(),
-                change: change_name.into(),
-                missing,
-            });
-        }
+    let missing: Vec<String> = checks.get(1);
+    if !missing.is_empty() {
+        return Err(RegistryError::MissingRequirements {
+            package: package.into(),
+            change: change_name.into(),
+            missing,
+        });
     }
-
-    let same_script = client
-        .query_opt(
-            "SELECT change_name FROM pgpm_migrate.changes WHERE package = $1 AND script_hash = $2",
-            &[&package, &script_hash],
-        )
-        .map_err(RegistryError::query(format!(
-            "reading {target}'s script hash from the registry"
-        )))?;
-    if let Some(row) = same_script {
+    if let Some(other) = checks.get::<_, Option<String>>(2) {
         return Err(RegistryError::SameScript {
             package: package.into(),
             change: change_name.into(),
-            other: row.get(0),
+            other,
             script_hash: script_hash.into(),
         });
     }
@@ -93,9 +82,14 @@ pub fn record_deploy(
     // NULL for no requirements, as pgpm's client passes it.
     let requires = (!requires.is_empty()).then_some(requires);
     client
-        .execute(
-            "CALL pgpm_migrate.deploy($1::text, $2::text, $3::text, $4::text[], ''::text, true)",
-            &[&package, &change_name, &script_hash, &requires],
+        .query_typed(
+            "CALL pgpm_migrate.deploy($1, $2, $3, $4, ''::text, true)",
+            &[
+                (&package, Type::TEXT),
+                (&change_name, Type::TEXT),
+                (&script_hash, Type::TEXT),
+                (&requires, Type::TEXT_ARRAY),
+            ],
         )
         .map_err(RegistryError::query(format!(
             "recording {target} as deployed"
