@@ -71,6 +71,7 @@ sql_file_tests! {
     sql_10_schedule_next => "10_schedule_next.sql",
     sql_11_schedule_validation => "11_schedule_validation.sql",
     sql_12_run_due_scheduled_jobs => "12_run_due_scheduled_jobs.sql",
+    sql_13_batch_api => "13_batch_api.sql",
 }
 
 #[test]
@@ -1307,4 +1308,105 @@ fn add_scheduled_job_notifies_scheduled_jobs_insert() {
     let heard = listener.until_marker(&mut sender);
     let channels: Vec<&str> = heard.iter().map(|(c, _)| c.as_str()).collect();
     assert_eq!(channels, ["scheduled_jobs:insert"], "{heard:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Batch API under concurrency.
+
+/// 8 connections claim with `get_jobs` (batch 7) and complete with
+/// `complete_claimed_jobs`: every job is claimed exactly once, and no named
+/// queue ever has two running jobs, neither within one batch nor across
+/// the batches of different workers (an audit trigger checks it at every
+/// claim).
+#[test]
+fn eight_workers_get_jobs_in_batches_claim_each_job_once_and_respect_named_queues() {
+    const WORKERS: usize = 8;
+    const QUEUES: i64 = 6;
+    const QUEUED_PER_QUEUE: i64 = 40;
+    const FREE: i64 = 2_000;
+    let db = deployed("get_jobs_race");
+    let mut setup = db.client();
+    ok(
+        setup.batch_execute(&format!(
+            "CREATE TABLE public.claim_audit (job_id bigint, attempt int, queue_name text, worker text);
+             CREATE FUNCTION public.audit_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF NEW.queue_name IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM app_jobs.jobs j
+                     WHERE j.queue_name = NEW.queue_name AND j.locked_at IS NOT NULL AND j.id <> NEW.id) THEN
+                 RAISE EXCEPTION 'queue % has two running jobs', NEW.queue_name;
+               END IF;
+               INSERT INTO public.claim_audit VALUES (NEW.id, NEW.attempts, NEW.queue_name, NEW.locked_by);
+               RETURN NEW;
+             END $$;
+             CREATE TRIGGER audit_claim AFTER UPDATE OF locked_at ON app_jobs.jobs
+               FOR EACH ROW WHEN (NEW.locked_at IS NOT NULL AND OLD.locked_at IS NULL)
+               EXECUTE FUNCTION public.audit_claim();
+             SELECT count(*) FROM app_jobs.add_jobs(
+               (SELECT jsonb_agg(jsonb_build_object('db_id', '{TENANT}', 'identifier', 'bulk',
+                                                    'payload', jsonb_build_object('n', n)))
+                  FROM generate_series(1, {FREE}) n));
+             SELECT count(*) FROM app_jobs.add_jobs(
+               (SELECT jsonb_agg(jsonb_build_object('db_id', '{TENANT}', 'identifier', 'serial',
+                                                    'queue_name', 'q' || (n % {QUEUES})))
+                  FROM generate_series(1, {QUEUES} * {QUEUED_PER_QUEUE}) n));"
+        )),
+        "setup",
+    );
+    let total = FREE + QUEUES * QUEUED_PER_QUEUE;
+    let start = Arc::new(Barrier::new(WORKERS + 1));
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let mut client = db.client();
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                let worker = format!("batch-worker-{w}");
+                start.wait();
+                let mut claimed = Vec::new();
+                let mut empty = 0;
+                while empty < 20 {
+                    let rows = ok(
+                        client.query(
+                            "SELECT id, queue_name FROM app_jobs.get_jobs($1, batch_size := 7)",
+                            &[&worker],
+                        ),
+                        "get_jobs",
+                    );
+                    if rows.is_empty() {
+                        empty += 1;
+                        thread::sleep(Duration::from_millis(5));
+                        continue;
+                    }
+                    empty = 0;
+                    let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+                    let queues: Vec<String> =
+                        rows.iter().filter_map(|r| r.get::<_, Option<String>>(1)).collect();
+                    let distinct: HashSet<&String> = queues.iter().collect();
+                    assert_eq!(distinct.len(), queues.len(), "one batch took two jobs of a queue: {queues:?}");
+                    let done: Vec<i64> = ok(
+                        client.query("SELECT id FROM app_jobs.complete_claimed_jobs($1, $2)", &[&worker, &ids]),
+                        "complete_claimed_jobs",
+                    )
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                    assert_eq!(done.len(), ids.len(), "{worker} could not complete its batch");
+                    claimed.extend(ids);
+                }
+                claimed
+            })
+        })
+        .collect();
+    start.wait();
+    let claims: Vec<i64> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    let distinct: HashSet<i64> = claims.iter().copied().collect();
+    assert_eq!(distinct.len(), claims.len(), "a job was claimed twice");
+    assert_eq!(claims.len() as i64, total, "every job claimed once");
+    assert_eq!(count(&mut setup, "SELECT count(*) FROM app_jobs.jobs"), 0);
+    assert_eq!(count(&mut setup, "SELECT count(*) FROM public.claim_audit"), total);
+    assert_eq!(
+        count(&mut setup, "SELECT count(*) FROM (SELECT job_id FROM public.claim_audit GROUP BY job_id HAVING count(*) > 1) d"),
+        0
+    );
+    assert_eq!(count(&mut setup, "SELECT count(*) FROM app_jobs.job_queues"), 0, "queue rows left");
 }
