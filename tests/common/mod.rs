@@ -218,3 +218,46 @@ pub fn sql_files(folder: &str) -> Vec<String> {
 pub fn sqlstate(error: &postgres::Error) -> Option<String> {
     error.code().map(|code| code.code().to_owned())
 }
+
+/// The server process id of the backend behind `client`.
+pub fn backend_pid(client: &mut postgres::Client) -> i32 {
+    client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap_or_else(|e| panic!("pg_backend_pid(): {}", describe_sql_error(&e)))
+        .get(0)
+}
+
+/// Cut a connection the way an administrator (or a dying network) does:
+/// `pg_terminate_backend(pid)` from `admin`, which must be connected to the
+/// same database as the victim (other databases' backends are never
+/// touched). Waits, up to 10 s, until the backend has left
+/// `pg_stat_activity`; by then its open transaction is rolled back and its
+/// locks are released. Returns whether the backend was there to terminate.
+pub fn terminate_backend(admin: &mut postgres::Client, pid: i32) -> bool {
+    let terminated: bool = admin
+        .query_one(
+            "SELECT coalesce(bool_or(pg_terminate_backend(pid)), false) FROM pg_stat_activity \
+             WHERE pid = $1 AND datname = current_database()",
+            &[&pid],
+        )
+        .unwrap_or_else(|e| panic!("pg_terminate_backend({pid}): {}", describe_sql_error(&e)))
+        .get(0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                &[&pid],
+            )
+            .unwrap_or_else(|e| panic!("pg_stat_activity: {}", describe_sql_error(&e)))
+            .get(0);
+        if left == 0 {
+            return terminated;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "backend {pid} still runs 10 s after pg_terminate_backend"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
