@@ -7,14 +7,18 @@
 #   scripts/bench-deploy-vs-psql.sh [ROUNDS] [JOBSCTL DEPLOY FLAGS...]
 #   e.g. scripts/bench-deploy-vs-psql.sh 7 --tx all
 #
-# Uses the PG* / DATABASE_URL settings, or starts scripts/local-postgres.sh.
+# Uses the PG* / DATABASE_URL settings, or else the repository's dev
+# cluster (`jobsctl dev start`, left running; `jobsctl dev stop` stops it).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${1:-7}"
 shift || true
-eval "$("$root/scripts/local-postgres.sh")"
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
 jobsctl="$root/target/release/jobsctl"
+if [ -z "${DATABASE_URL:-}" ] && [ -z "${PGHOST:-}" ]; then
+    "$jobsctl" dev start --quiet --data-dir "$root/.jobsctl/dev" >/dev/null
+    eval "$("$jobsctl" dev env --data-dir "$root/.jobsctl/dev")"
+fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

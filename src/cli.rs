@@ -6,8 +6,10 @@ use std::path::PathBuf;
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0    success, or nothing to do
-  1    an operation ran and failed (a failed change, drift, a failed verify)
-  2    usage or configuration error, or an invalid workspace: nothing was run
+  1    an operation ran and failed (a failed change, drift, a failed verify, a lock
+       timeout), `status --exit-code` found pending changes, or the dev cluster is not running
+  2    usage or configuration error (flags, jobsctl.toml, connection settings, an
+       unreachable server), or an invalid workspace: nothing was run
   130  interrupted";
 
 #[derive(Debug, Parser)]
@@ -36,6 +38,20 @@ pub struct GlobalArgs {
     /// When to colour output; `auto` honours NO_COLOR and colours only terminals.
     #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
     pub color: ColorWhen,
+    /// Print only errors and the final result: no per-change lines, notes or
+    /// server notices (server warnings and waiting for the deploy lock still show).
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log what jobsctl does on stderr: -v connections, the deploy lock,
+    /// registry migrations and the dev cluster's commands; -vv also every
+    /// statement batch sent to the server; -vvv everything. RUST_LOG (e.g.
+    /// `jobsctl=debug`) overrides.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// The project configuration file; default: `jobsctl.toml` in the
+    /// workspace folder (--workspace), else in the current folder, if there is one.
+    #[arg(long, global = true, value_name = "FILE", env = "JOBSCTL_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -132,18 +148,166 @@ pub enum Command {
     /// SQL file instead, for `psql --single-transaction -v ON_ERROR_STOP=1 -f`.
     #[command(after_help = EXIT_CODES)]
     Bundle(BundleArgs),
+    /// Run a throwaway local PostgreSQL (the dev cluster) from the machine's binaries.
+    ///
+    /// The cluster lives in `.jobsctl/dev` of the project (the folder of
+    /// jobsctl.toml, else the nearest folder from the current one upward
+    /// that has `.jobsctl/dev`, else the current folder), or in --data-dir.
+    /// It listens only on a unix socket in a private folder, under a free
+    /// port that is remembered across restarts; as root, the server runs as
+    /// the `postgres` user. Database commands use it when no connection is
+    /// configured (no -d, --target, DATABASE_URL, PGHOST, PGHOSTADDR,
+    /// PGPORT, PGDATABASE or default target in jobsctl.toml) and it is running.
+    #[command(after_help = EXIT_CODES)]
+    Dev(DevArgs),
+    /// Print a shell completion script for jobsctl on stdout.
+    ///
+    /// bash: `jobsctl completions bash > ~/.local/share/bash-completion/completions/jobsctl`;
+    /// zsh: `jobsctl completions zsh > "${fpath[1]}/_jobsctl"`;
+    /// fish: `jobsctl completions fish > ~/.config/fish/completions/jobsctl.fish`.
+    Completions(CompletionsArgs),
+    /// Print jobsctl's manual page (roff) on stdout: `jobsctl man | man -l -`.
+    ///
+    /// With a command name, that command's page (`jobsctl man deploy`); with
+    /// --out-dir, every page (`jobsctl.1`, `jobsctl-deploy.1`, ...) written
+    /// into a folder, e.g. `/usr/local/share/man/man1`.
+    Man(ManArgs),
+    /// Fire due scheduled jobs inside the database (app_jobs.run_due_scheduled_jobs).
+    ///
+    /// The schedules are evaluated by PostgreSQL; this command is one more
+    /// caller, beside workers and pg_cron. Any number may run at once: each
+    /// slot of each scheduled job fires once.
+    #[command(after_help = EXIT_CODES)]
+    Schedule(ScheduleArgs),
+    /// Measure the app_jobs queue against a bare-limit queue and the
+    /// first-generation design, in a throwaway database (`jobsctl_bench_<pid>`)
+    /// created on the target server and dropped afterwards.
+    ///
+    /// Scenarios: steady, burndown, stuck, idle0, idle, enqueue, batched.
+    /// Prints jobs/s, the ratio to the bare limit, shared buffers per claim
+    /// and WAL bytes per job.
+    #[command(after_help = EXIT_CODES)]
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    #[command(subcommand)]
+    pub command: ScheduleCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Call app_jobs.run_due_scheduled_jobs() once, or every --every seconds
+    /// until Ctrl-C, and print the jobs it fired.
+    #[command(after_help = EXIT_CODES)]
+    Run(ScheduleRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleRunArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Call again every SECONDS seconds until Ctrl-C (default: call once).
+    #[arg(long, value_name = "SECONDS")]
+    pub every: Option<f64>,
+    /// With --every: stop after N calls.
+    #[arg(long, value_name = "N", requires = "every", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_runs: Option<u64>,
+    /// At most N jobs per call (the function's max_jobs); the rest fire in the next call.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(i32).range(1..))]
+    pub max_jobs: i32,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// CI mode: tiny sizes and short runs; checks that the harness works, in seconds.
+    #[arg(long)]
+    pub short: bool,
+    /// Concurrent client connections per scenario.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub clients: usize,
+    /// Seconds per scenario and design (default 8, with --short 0.7).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// Only this scenario (repeatable): steady, burndown, stuck, idle0, idle, enqueue, batched.
+    #[arg(long = "scenario", value_name = "NAME")]
+    pub scenarios: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (`deploy`, `dev`, `dev start`, ...); default: jobsctl's.
+    #[arg(value_name = "COMMAND", num_args = 0..)]
+    pub command: Vec<String>,
+    /// Write every page into this folder instead of printing one.
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// The dev cluster's folder (created by `dev start`); default: `.jobsctl/dev`
+    /// of the project, or `[dev] data_dir` of jobsctl.toml.
+    #[arg(long, global = true, value_name = "DIR", env = "JOBSCTL_DEV_DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: DevCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Create the cluster if needed, start it and wait until it accepts connections.
+    ///
+    /// Already running: says so and succeeds. A new cluster gets its
+    /// database (`jobs`, or `[dev] database` of jobsctl.toml) created.
+    #[command(after_help = EXIT_CODES)]
+    Start(DevStartArgs),
+    /// Stop the cluster (fast shutdown: open sessions are rolled back). Its data stays.
+    #[command(after_help = EXIT_CODES)]
+    Stop,
+    /// Say whether the cluster runs, and its pid, port, socket folder, data folder
+    /// and version; exits with 1 when it is not running.
+    #[command(after_help = EXIT_CODES)]
+    Status,
+    /// Print `export PGHOST=... PGPORT=... PGUSER=... PGDATABASE=...` for the
+    /// running cluster: `eval "$(jobsctl dev env)"`. Exits with 1 when it is not running.
+    #[command(after_help = EXIT_CODES)]
+    Env,
+}
+
+#[derive(Debug, Args)]
+pub struct DevStartArgs {
+    /// The port (the socket's name, `.s.PGSQL.<port>`); default: the one the
+    /// cluster used before, else a free one.
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
 pub struct ConnectionArgs {
-    /// The database: a `postgres://` URL or a `key=value` conninfo string. Otherwise
-    /// DATABASE_URL, then the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD,
-    /// PGDATABASE, PGSSLMODE, ...) and ~/.pgpass are used, as libpq does.
+    /// The database: a `postgres://` URL, a `key=value` conninfo string or a
+    /// database name. Otherwise --target, then DATABASE_URL and the PG*
+    /// variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, ...)
+    /// and ~/.pgpass as libpq reads them, then jobsctl.toml's default target,
+    /// then the running dev cluster, then libpq's defaults.
     #[arg(long, short = 'd', value_name = "URL")]
     pub database_url: Option<String>,
+    /// A target of jobsctl.toml (`[targets.NAME]`), or `dev` for the dev cluster.
+    #[arg(long, value_name = "NAME", conflicts_with = "database_url")]
+    pub target: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TxScope {
     /// One transaction per change (the default).
@@ -168,9 +332,9 @@ pub struct DeployArgs {
     /// or `package:@tag`.
     #[arg(long, value_name = "TARGET")]
     pub to: Option<String>,
-    /// Transaction scope.
-    #[arg(long, value_enum, default_value_t = TxScope::Change, value_name = "SCOPE")]
-    pub tx: TxScope,
+    /// Transaction scope; default: `[defaults] tx` of jobsctl.toml, else `change`.
+    #[arg(long, value_enum, value_name = "SCOPE", env = "JOBSCTL_TX")]
+    pub tx: Option<TxScope>,
     /// Print what would run and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -181,9 +345,10 @@ pub struct DeployArgs {
     /// Deploy even though deployed changes' scripts differ from the registry's hashes.
     #[arg(long)]
     pub accept_drift: bool,
-    /// How long to wait for another deployer's lock, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
-    pub lock_timeout: f64,
+    /// How long to wait for another deployer's lock, in seconds; default:
+    /// `[defaults] lock_timeout` of jobsctl.toml, else 60.
+    #[arg(long, value_name = "SECONDS", env = "JOBSCTL_LOCK_TIMEOUT")]
+    pub lock_timeout: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -198,15 +363,16 @@ pub struct RevertArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Transaction scope.
-    #[arg(long, value_enum, default_value_t = TxScope::Change, value_name = "SCOPE")]
-    pub tx: TxScope,
+    /// Transaction scope; default: `[defaults] tx` of jobsctl.toml, else `change`.
+    #[arg(long, value_enum, value_name = "SCOPE", env = "JOBSCTL_TX")]
+    pub tx: Option<TxScope>,
     /// Print what would be reverted and change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// How long to wait for another deployer's lock, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
-    pub lock_timeout: f64,
+    /// How long to wait for another deployer's lock, in seconds; default:
+    /// `[defaults] lock_timeout` of jobsctl.toml, else 60.
+    #[arg(long, value_name = "SECONDS", env = "JOBSCTL_LOCK_TIMEOUT")]
+    pub lock_timeout: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -252,7 +418,8 @@ pub struct PlanArgs {
 #[derive(Debug, Args)]
 pub struct WorkspaceArgs {
     /// A pgpm package or workspace folder (a folder with a `*.control` file, or with
-    /// `pgpm.json`); default: the workspace embedded in jobsctl.
+    /// `pgpm.json`); default: `[defaults] workspace` of jobsctl.toml, else the
+    /// workspace embedded in jobsctl.
     #[arg(long, short = 'w', value_name = "DIR", env = "JOBSCTL_WORKSPACE")]
     pub workspace: Option<PathBuf>,
     /// Only this package and what it depends on (repeatable); default: every package.

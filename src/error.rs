@@ -31,13 +31,30 @@ pub enum Error {
     /// file or folder; what was written before stays.
     #[error("cannot write {path}: {message}")]
     Write { path: String, message: String },
+    /// jobsctl.toml is malformed or names something that is not there.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// `jobsctl dev`: the dev cluster could not be made, started or stopped,
+    /// or is not running.
+    #[error(transparent)]
+    Dev(#[from] crate::dev::DevError),
+    /// The outcome was reported already (e.g. `dev status` of a stopped
+    /// cluster): exit with this code and print nothing more.
+    #[error("exit {0}")]
+    Exit(u8),
+    /// An error with a suggestion of what to do about it.
+    #[error("{error}")]
+    WithHint { error: Box<Error>, hint: String },
 }
 
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::InvalidWorkspace { .. } | Error::Usage(_) => exit::USAGE,
+            Error::InvalidWorkspace { .. } | Error::Usage(_) | Error::Config(_) => exit::USAGE,
             Error::Engine(e) => e.exit_code(),
+            Error::Dev(e) => e.exit_code(),
+            Error::Exit(code) => *code,
+            Error::WithHint { error, .. } => error.exit_code(),
             Error::NotClean | Error::Output(_) | Error::Write { .. } => exit::FAILED,
         }
     }
@@ -51,6 +68,10 @@ impl Error {
             Error::NotClean => "not_clean",
             Error::Output(_) => "output",
             Error::Write { .. } => "write",
+            Error::Config(_) => "config",
+            Error::Dev(e) => e.kind(),
+            Error::Exit(_) => "exit",
+            Error::WithHint { error, .. } => error.kind(),
         }
     }
 }

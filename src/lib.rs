@@ -2,11 +2,15 @@
 //! PostgreSQL. See README.md for the user's view and each module's docs for
 //! its part; data flows files → plan → package → resolve → engine → output.
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod db;
+pub mod dev;
 pub mod engine;
 pub mod error;
+pub mod logging;
 pub mod output;
 pub mod package;
 pub mod plan;

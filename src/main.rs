@@ -1,10 +1,11 @@
 use clap::Parser;
-use jobsctl::{cli::Cli, commands, error::exit, output::Printer};
+use jobsctl::{cli::Cli, commands, error::exit, logging, output::Printer};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let printer = Printer::new(cli.global.format, cli.global.color);
+    logging::init(cli.global.verbose, cli.global.color);
+    let printer = Printer::with_quiet(cli.global.format, cli.global.color, cli.global.quiet);
     match commands::run(cli, &printer) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(error) => {

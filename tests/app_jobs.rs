@@ -1379,18 +1379,31 @@ fn eight_workers_get_jobs_in_batches_claim_each_job_once_and_respect_named_queue
                     }
                     empty = 0;
                     let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
-                    let queues: Vec<String> =
-                        rows.iter().filter_map(|r| r.get::<_, Option<String>>(1)).collect();
+                    let queues: Vec<String> = rows
+                        .iter()
+                        .filter_map(|r| r.get::<_, Option<String>>(1))
+                        .collect();
                     let distinct: HashSet<&String> = queues.iter().collect();
-                    assert_eq!(distinct.len(), queues.len(), "one batch took two jobs of a queue: {queues:?}");
+                    assert_eq!(
+                        distinct.len(),
+                        queues.len(),
+                        "one batch took two jobs of a queue: {queues:?}"
+                    );
                     let done: Vec<i64> = ok(
-                        client.query("SELECT id FROM app_jobs.complete_claimed_jobs($1, $2)", &[&worker, &ids]),
+                        client.query(
+                            "SELECT id FROM app_jobs.complete_claimed_jobs($1, $2)",
+                            &[&worker, &ids],
+                        ),
                         "complete_claimed_jobs",
                     )
                     .iter()
                     .map(|r| r.get(0))
                     .collect();
-                    assert_eq!(done.len(), ids.len(), "{worker} could not complete its batch");
+                    assert_eq!(
+                        done.len(),
+                        ids.len(),
+                        "{worker} could not complete its batch"
+                    );
                     claimed.extend(ids);
                 }
                 claimed
@@ -1398,15 +1411,28 @@ fn eight_workers_get_jobs_in_batches_claim_each_job_once_and_respect_named_queue
         })
         .collect();
     start.wait();
-    let claims: Vec<i64> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    let claims: Vec<i64> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
     let distinct: HashSet<i64> = claims.iter().copied().collect();
     assert_eq!(distinct.len(), claims.len(), "a job was claimed twice");
     assert_eq!(claims.len() as i64, total, "every job claimed once");
     assert_eq!(count(&mut setup, "SELECT count(*) FROM app_jobs.jobs"), 0);
-    assert_eq!(count(&mut setup, "SELECT count(*) FROM public.claim_audit"), total);
     assert_eq!(
-        count(&mut setup, "SELECT count(*) FROM (SELECT job_id FROM public.claim_audit GROUP BY job_id HAVING count(*) > 1) d"),
+        count(&mut setup, "SELECT count(*) FROM public.claim_audit"),
+        total
+    );
+    assert_eq!(
+        count(
+            &mut setup,
+            "SELECT count(*) FROM (SELECT job_id FROM public.claim_audit GROUP BY job_id HAVING count(*) > 1) d"
+        ),
         0
     );
-    assert_eq!(count(&mut setup, "SELECT count(*) FROM app_jobs.job_queues"), 0, "queue rows left");
+    assert_eq!(
+        count(&mut setup, "SELECT count(*) FROM app_jobs.job_queues"),
+        0,
+        "queue rows left"
+    );
 }

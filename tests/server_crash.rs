@@ -28,7 +28,10 @@ fn deploy_survives_a_server_crash_and_restart() {
     // The test cluster runs with synchronous_commit off for speed; a crash
     // would then lose commits, which is not what production servers do.
     db.client()
-        .batch_execute(&format!("ALTER DATABASE \"{}\" SET synchronous_commit = on", db.name))
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{}\" SET synchronous_commit = on",
+            db.name
+        ))
         .unwrap();
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jobsctl"))
         .args(["deploy", "--workspace"])

@@ -1,6 +1,7 @@
 //! `jobsctl deploy`, `revert`, `verify`, `status` and `log`: the commands
 //! that talk to a database.
 
+use super::project::Project;
 use crate::cli::{
     ConnectionArgs, DeployArgs, LogArgs, RevertArgs, StatusArgs, VerifyArgs, WorkspaceArgs,
 };
@@ -25,18 +26,19 @@ struct Context {
     settings: Settings,
 }
 
-fn context(workspace: &WorkspaceArgs, connection: &ConnectionArgs) -> Result<Context, Error> {
-    let (workspace, resolution) = super::open_workspace(workspace)?;
+fn context(
+    project: &Project,
+    workspace: &WorkspaceArgs,
+    connection: &ConnectionArgs,
+    printer: &Printer,
+) -> Result<Context, Error> {
+    let (workspace, resolution) = super::open_workspace(project, workspace)?;
     let plan = deploy_plan(&workspace, &resolution);
     Ok(Context {
         workspace,
         plan,
-        settings: settings(connection)?,
+        settings: project.connection(connection, printer)?.0,
     })
-}
-
-fn settings(args: &ConnectionArgs) -> Result<Settings, Error> {
-    Ok(Settings::from_env(args.database_url.as_deref()).map_err(crate::engine::Error::from)?)
 }
 
 fn lock_timeout(seconds: f64) -> Result<Duration, Error> {
@@ -47,12 +49,12 @@ fn lock_timeout(seconds: f64) -> Result<Duration, Error> {
     })
 }
 
-pub fn run_deploy(args: &DeployArgs, printer: &Printer) -> Result<(), Error> {
+pub fn run_deploy(project: &Project, args: &DeployArgs, printer: &Printer) -> Result<(), Error> {
     let Context {
         workspace,
         plan,
         settings,
-    } = context(&args.workspace, &args.connection)?;
+    } = context(project, &args.workspace, &args.connection, printer)?;
     if args.log_only && args.dry_run {
         return Err(Error::Usage(
             "--log-only and --dry-run do not go together".into(),
@@ -68,13 +70,20 @@ pub fn run_deploy(args: &DeployArgs, printer: &Printer) -> Result<(), Error> {
     }
     let options = DeployOptions {
         to: args.to.clone(),
-        tx: args.tx,
+        tx: project.tx(args.tx),
         dry_run: args.dry_run,
         log_only: args.log_only,
         accept_drift: args.accept_drift,
-        lock_timeout: lock_timeout(args.lock_timeout)?,
+        lock_timeout: lock_timeout(project.lock_timeout(args.lock_timeout))?,
     };
     printer.begin("deploy", &settings.describe());
+    log_run(
+        "deploy",
+        &settings,
+        options.tx,
+        options.lock_timeout,
+        args.dry_run,
+    );
     let report = deploy(
         &workspace,
         &plan,
@@ -83,15 +92,46 @@ pub fn run_deploy(args: &DeployArgs, printer: &Printer) -> Result<(), Error> {
         printer.notice_handler(),
         &mut |p| printer.progress(p),
     );
+    if let Ok(report) = &report
+        && !report.dry_run
+    {
+        if report.registry_migrations.is_empty() {
+            tracing::info!("registry up to date: no migration needed");
+        } else {
+            tracing::info!(migrations = ?report.registry_migrations, "registry migrations applied");
+        }
+        tracing::info!("deploy lock released");
+    }
     printer.deploy_report(report)
 }
 
-pub fn run_revert(args: &RevertArgs, printer: &Printer) -> Result<(), Error> {
+/// What a run is about to do, for `-v`.
+fn log_run(
+    action: &str,
+    settings: &Settings,
+    tx: crate::cli::TxScope,
+    timeout: Duration,
+    dry_run: bool,
+) {
+    if dry_run {
+        tracing::info!(database = %settings.describe(), "{action} --dry-run: reading the registry, no lock");
+    } else {
+        tracing::info!(
+            database = %settings.describe(),
+            tx = ?tx,
+            lock_timeout_s = timeout.as_secs_f64(),
+            "{action}: taking the deploy lock (session advisory lock {:#x})",
+            crate::engine::lock::LOCK_KEY
+        );
+    }
+}
+
+pub fn run_revert(project: &Project, args: &RevertArgs, printer: &Printer) -> Result<(), Error> {
     let Context {
         workspace,
         plan,
         settings,
-    } = context(&args.workspace, &args.connection)?;
+    } = context(project, &args.workspace, &args.connection, printer)?;
     if !args.yes && !args.dry_run {
         let changes = preview(
             &plan,
@@ -131,11 +171,18 @@ pub fn run_revert(args: &RevertArgs, printer: &Printer) -> Result<(), Error> {
     let options = RevertOptions {
         to: args.to.clone(),
         packages: args.workspace.packages.clone(),
-        tx: args.tx,
+        tx: project.tx(args.tx),
         dry_run: args.dry_run,
-        lock_timeout: lock_timeout(args.lock_timeout)?,
+        lock_timeout: lock_timeout(project.lock_timeout(args.lock_timeout))?,
     };
     printer.begin("revert", &settings.describe());
+    log_run(
+        "revert",
+        &settings,
+        options.tx,
+        options.lock_timeout,
+        args.dry_run,
+    );
     let report = revert(
         &workspace,
         &plan,
@@ -147,12 +194,12 @@ pub fn run_revert(args: &RevertArgs, printer: &Printer) -> Result<(), Error> {
     printer.revert_report(report)
 }
 
-pub fn run_verify(args: &VerifyArgs, printer: &Printer) -> Result<(), Error> {
+pub fn run_verify(project: &Project, args: &VerifyArgs, printer: &Printer) -> Result<(), Error> {
     let Context {
         workspace,
         plan,
         settings,
-    } = context(&args.workspace, &args.connection)?;
+    } = context(project, &args.workspace, &args.connection, printer)?;
     printer.begin("verify", &settings.describe());
     let report = verify(
         &workspace,
@@ -165,8 +212,9 @@ pub fn run_verify(args: &VerifyArgs, printer: &Printer) -> Result<(), Error> {
     printer.verify_report(report)
 }
 
-pub fn run_status(args: &StatusArgs, printer: &Printer) -> Result<(), Error> {
-    let Context { plan, settings, .. } = context(&args.workspace, &args.connection)?;
+pub fn run_status(project: &Project, args: &StatusArgs, printer: &Printer) -> Result<(), Error> {
+    let Context { plan, settings, .. } =
+        context(project, &args.workspace, &args.connection, printer)?;
     let report = status(&plan, &settings)?;
     printer.status_report(&report)?;
     if args.exit_code && !report.is_clean() {
@@ -175,8 +223,8 @@ pub fn run_status(args: &StatusArgs, printer: &Printer) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn run_log(args: &LogArgs, printer: &Printer) -> Result<(), Error> {
-    let settings = settings(&args.connection)?;
+pub fn run_log(project: &Project, args: &LogArgs, printer: &Printer) -> Result<(), Error> {
+    let (settings, _) = project.connection(&args.connection, printer)?;
     let mut client = settings.connect(None).map_err(crate::engine::Error::from)?;
     let events = if registry::exists(&mut client).map_err(crate::engine::Error::from)? {
         registry::events(&mut client, args.package.as_deref(), args.limit)

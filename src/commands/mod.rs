@@ -1,37 +1,86 @@
 //! One function per subcommand: turn parsed arguments into calls of the
-//! library modules and hand the result to the printer.
+//! library modules and hand the result to the printer. `project` merges
+//! flags with jobsctl.toml and picks the database.
 
+mod bench;
 mod deploy;
+mod dev;
+mod meta;
 mod plan;
+pub mod project;
 mod scaffold;
+mod schedule;
 
 use crate::cli::{Cli, Command, WorkspaceArgs};
 use crate::error::Error;
 use crate::output::Printer;
 use crate::package::{Problems, Source, Workspace, load_workspace};
 use crate::resolve::{Resolution, resolve};
+use project::Project;
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
     let format = cli.global.format;
-    match cli.command {
-        Command::Plan(args) => plan::run(&args, printer),
-        Command::Deploy(args) => deploy::run_deploy(&args, printer),
-        Command::Revert(args) => deploy::run_revert(&args, printer),
-        Command::Verify(args) => deploy::run_verify(&args, printer),
-        Command::Status(args) => deploy::run_status(&args, printer),
-        Command::Log(args) => deploy::run_log(&args, printer),
-        Command::Init(args) => scaffold::run_init(&args, format, printer),
-        Command::Add(args) => scaffold::run_add(&args, format, printer),
-        Command::Tag(args) => scaffold::run_tag(&args, format, printer),
-        Command::Export(args) => scaffold::run_export(&args, format, printer),
-        Command::Bundle(args) => scaffold::run_bundle(&args, format, printer),
+    let global = &cli.global;
+    let load = |workspace: Option<&WorkspaceArgs>| {
+        Project::load(global, workspace.and_then(|w| w.workspace.as_deref()))
+    };
+    match &cli.command {
+        Command::Plan(args) => plan::run(&load(Some(&args.workspace))?, args, printer),
+        Command::Deploy(args) => {
+            let project = load(Some(&args.workspace))?;
+            deploy::run_deploy(&project, args, printer).map_err(|e| project.hint(e))
+        }
+        Command::Revert(args) => {
+            let project = load(Some(&args.workspace))?;
+            deploy::run_revert(&project, args, printer).map_err(|e| project.hint(e))
+        }
+        Command::Verify(args) => {
+            let project = load(Some(&args.workspace))?;
+            deploy::run_verify(&project, args, printer).map_err(|e| project.hint(e))
+        }
+        Command::Status(args) => {
+            let project = load(Some(&args.workspace))?;
+            deploy::run_status(&project, args, printer).map_err(|e| project.hint(e))
+        }
+        Command::Log(args) => {
+            let project = load(None)?;
+            deploy::run_log(&project, args, printer).map_err(|e| project.hint(e))
+        }
+        Command::Init(args) => scaffold::run_init(args, format, printer),
+        Command::Add(args) => scaffold::run_add(args, format, printer),
+        Command::Tag(args) => scaffold::run_tag(args, format, printer),
+        Command::Export(args) => scaffold::run_export(args, format, printer),
+        Command::Bundle(args) => {
+            scaffold::run_bundle(&load(Some(&args.workspace))?, args, format, printer)
+        }
+        Command::Dev(args) => {
+            let mut project = load(None)?;
+            project.dev_dir = args.data_dir.clone();
+            dev::run(&project, &args.command, printer)
+        }
+        Command::Completions(args) => meta::completions(args.shell),
+        Command::Man(args) => meta::man(args),
+        Command::Schedule(args) => {
+            let project = load(None)?;
+            schedule::run(&project, args, format, printer).map_err(|e| project.hint(e))
+        }
+        Command::Bench(args) => {
+            let project = load(None)?;
+            bench::run(&project, args, printer).map_err(|e| project.hint(e))
+        }
     }
 }
 
-/// The workspace the command works on, loaded and resolved; every problem
-/// of every package is reported together.
-fn open_workspace(args: &WorkspaceArgs) -> Result<(Workspace, Resolution), Error> {
-    let source = match &args.workspace {
+/// The workspace the command works on (the flag, `JOBSCTL_WORKSPACE`,
+/// `[defaults] workspace`, else the embedded one), loaded and resolved;
+/// every problem of every package is reported together.
+fn open_workspace(
+    project: &Project,
+    args: &WorkspaceArgs,
+) -> Result<(Workspace, Resolution), Error> {
+    let dir = project.workspace(args.workspace.as_deref())?;
+    tracing::debug!(workspace = ?dir, "workspace");
+    let source = match &dir {
         None => Source::embedded(),
         Some(dir) if dir.is_dir() => Source::disk(dir),
         Some(dir) if dir.exists() => {

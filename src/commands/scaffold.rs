@@ -147,8 +147,13 @@ pub fn run_export(args: &ExportArgs, format: Format, printer: &Printer) -> Resul
     Ok(())
 }
 
-pub fn run_bundle(args: &BundleArgs, format: Format, printer: &Printer) -> Result<(), Error> {
-    let (workspace, resolution) = super::open_workspace(&args.workspace)?;
+pub fn run_bundle(
+    project: &super::project::Project,
+    args: &BundleArgs,
+    format: Format,
+    printer: &Printer,
+) -> Result<(), Error> {
+    let (workspace, resolution) = super::open_workspace(project, &args.workspace)?;
     let target = match &args.single_file {
         Some(path) => BundleTarget::SingleFile(path.clone()),
         None => BundleTarget::Extensions(args.out.clone().unwrap_or_else(|| PathBuf::from("."))),

@@ -2,6 +2,20 @@
 //! errors on stderr. Colour goes through `anstream`, which drops it when the
 //! stream is not a terminal or `NO_COLOR` is set, unless `--color` says
 //! otherwise.
+//!
+//! What goes where:
+//!
+//! - stdout: the data: the plan, one line per change as it completes (with
+//!   its time), the summary, status, events; or the one JSON document.
+//! - stderr, always: errors, server warnings, waiting for the deploy lock
+//!   (a deploy that stalls must say why, in CI logs too).
+//! - stderr unless `--quiet`: notes (`created database x`, `using the dev
+//!   cluster at ...`, next steps) and server notices.
+//! - stderr only on a terminal (and not `--quiet`): progress, the
+//!   `deploy <database>` line before a run starts.
+//!
+//! `--quiet` also drops the per-change lines: errors and the final result
+//! stay.
 
 mod plan;
 mod run;
@@ -22,12 +36,21 @@ pub(crate) const ERROR: Style = AnsiColor::Red.on_default().bold();
 
 pub struct Printer {
     format: Format,
+    /// `--quiet`: only errors and the final result.
+    quiet: bool,
+    /// Progress lines: stderr is a terminal, human format, not quiet.
+    progress: bool,
     /// Every change result reported so far, for the JSON error document.
     changes: std::cell::RefCell<Vec<crate::engine::ChangeResult>>,
 }
 
 impl Printer {
     pub fn new(format: Format, color: ColorWhen) -> Printer {
+        Printer::with_quiet(format, color, false)
+    }
+
+    pub fn with_quiet(format: Format, color: ColorWhen, quiet: bool) -> Printer {
+        use std::io::IsTerminal;
         let choice = match color {
             ColorWhen::Auto => anstream::ColorChoice::Auto,
             ColorWhen::Always => anstream::ColorChoice::Always,
@@ -36,8 +59,18 @@ impl Printer {
         choice.write_global();
         Printer {
             format,
+            quiet,
+            progress: format == Format::Human && !quiet && io::stderr().is_terminal(),
             changes: std::cell::RefCell::default(),
         }
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    pub fn quiet(&self) -> bool {
+        self.quiet
     }
 
     pub fn plan(&self, plan: &DeployPlan) -> io::Result<()> {
@@ -49,6 +82,10 @@ impl Printer {
 
     /// The error once, on stderr; in JSON mode also as the one document on stdout.
     pub fn error(&self, error: &Error) {
+        if let Error::Exit(_) = error {
+            // Reported already; only the exit code is left.
+            return;
+        }
         let mut err = anstream::stderr().lock();
         // Nothing sensible is left to do if stderr itself is gone.
         let _ = human_error(&mut err, error);
@@ -69,6 +106,10 @@ fn json<T: Serialize>(value: &T) -> io::Result<()> {
 fn human_error(err: &mut impl Write, error: &Error) -> io::Result<()> {
     use crate::engine::Error as Engine;
     match error {
+        Error::WithHint { error, hint } => {
+            human_error(err, error)?;
+            return writeln!(err, "{DIM}hint: {hint}{DIM:#}");
+        }
         Error::InvalidWorkspace { problems, .. } => {
             for problem in &problems.0 {
                 writeln!(err, "{ERROR}error{ERROR:#}: {problem}")?;
@@ -114,11 +155,19 @@ struct ErrorBody<'a> {
     /// The failed change, the failed verify scripts, or the drifted changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<serde_json::Value>,
+    /// What to do about it, when jobsctl has a suggestion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<&'a str>,
 }
 
 impl<'a> From<&'a Error> for ErrorDocument<'a> {
     fn from(error: &'a Error) -> Self {
         use crate::engine::Error as Engine;
+        if let Error::WithHint { error, hint } = error {
+            let mut document = ErrorDocument::from(error.as_ref());
+            document.error.hint = Some(hint);
+            return document;
+        }
         let problems = match error {
             Error::InvalidWorkspace { problems, .. } => Some(problems),
             _ => None,
@@ -136,6 +185,7 @@ impl<'a> From<&'a Error> for ErrorDocument<'a> {
                 exit_code: error.exit_code(),
                 problems,
                 details,
+                hint: None,
             },
             changes: Vec::new(),
         }

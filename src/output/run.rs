@@ -18,25 +18,35 @@ use std::sync::Arc;
 const OK: Style = AnsiColor::Green.on_default();
 
 impl Printer {
-    /// A line on stderr before a run starts (human mode only).
+    /// A progress line on stderr before a run starts (a terminal only).
     pub fn begin(&self, action: &str, database: &str) {
-        if self.format == Format::Human {
+        if self.progress {
             let _ = writeln!(anstream::stderr(), "{DIM}{action} {database}{DIM:#}");
         }
     }
 
+    /// A note on stderr (not with --quiet).
     pub fn note(&self, message: &str) {
-        let _ = writeln!(anstream::stderr(), "{DIM}{message}{DIM:#}");
+        if !self.quiet {
+            let _ = writeln!(anstream::stderr(), "{DIM}{message}{DIM:#}");
+        }
     }
 
-    /// Server notices and warnings raised by scripts, on stderr.
+    /// A warning on stderr, even with --quiet.
+    pub fn warning(&self, message: &str) {
+        let _ = writeln!(anstream::stderr(), "{WARN}warning{WARN:#}: {message}");
+    }
+
+    /// Server notices and warnings raised by scripts, on stderr; with
+    /// --quiet only warnings.
     pub fn notice_handler(&self) -> NoticeHandler {
-        Arc::new(|notice: &postgres::error::DbError| {
-            let style = if notice.severity() == "WARNING" {
-                WARN
-            } else {
-                DIM
-            };
+        let quiet = self.quiet;
+        Arc::new(move |notice: &postgres::error::DbError| {
+            let warning = notice.severity() == "WARNING";
+            if quiet && !warning {
+                return;
+            }
+            let style = if warning { WARN } else { DIM };
             let _ = writeln!(
                 anstream::stderr(),
                 "{style}{}: {} [SQLSTATE {}]{style:#}",
@@ -50,6 +60,12 @@ impl Printer {
     pub fn progress(&self, progress: Progress) {
         match progress {
             Progress::Waiting { holder, waited } => {
+                tracing::info!(
+                    holder = holder.as_deref().unwrap_or("unknown"),
+                    waited_s = waited.as_secs_f64(),
+                    "waiting for the deploy lock"
+                );
+                // Shown even with --quiet: a deploy that stalls must say why.
                 let holder = holder.map(|h| format!(" ({h})")).unwrap_or_default();
                 let _ = writeln!(
                     anstream::stderr(),
@@ -57,10 +73,20 @@ impl Printer {
                     waited.as_secs_f64()
                 );
             }
-            Progress::Note(message) => self.note(&message),
+            // Part of an error report ("rolled back with it: ..."): shown even with --quiet.
+            Progress::Note(message) => {
+                let _ = writeln!(anstream::stderr(), "{DIM}{message}{DIM:#}");
+            }
             Progress::Change(result) => {
+                tracing::debug!(
+                    package = %result.package,
+                    change = %result.change,
+                    outcome = ?result.outcome,
+                    ms = result.duration_ms,
+                    "change done"
+                );
                 self.changes.borrow_mut().push(result.clone());
-                if self.format == Format::Human {
+                if self.format == Format::Human && !self.quiet {
                     let _ = change_line(result);
                 }
             }

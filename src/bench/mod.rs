@@ -1,0 +1,362 @@
+//! `jobsctl bench`: measure the `app_jobs` queue against a bare-limit
+//! queue and the first-generation design, in a throwaway database.
+//!
+//! The caller creates the bench database and deploys the workspace into
+//! it (see `commands::bench`); [`run`] adds the reference schemas and runs
+//! each scenario for each design with `clients` connections, measuring
+//! jobs/s, shared buffers per claim (`pg_stat_statements` when the server
+//! has it, else `EXPLAIN (ANALYZE, BUFFERS)` of one claim) and WAL bytes per
+//! job (`pg_current_wal_lsn()` before and after; cluster-wide, so other
+//! activity on the server is counted too).
+
+pub mod reference;
+pub mod scenarios;
+
+use crate::db::Settings;
+use scenarios::{Design, Loop, Sizes};
+use serde::Serialize;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct BenchConfig {
+    pub short: bool,
+    pub clients: usize,
+    pub duration: Duration,
+    /// Empty = every scenario.
+    pub scenarios: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    pub server_version: String,
+    pub database: String,
+    pub clients: usize,
+    pub duration_seconds: f64,
+    pub short: bool,
+    /// `pg_stat_statements` (exact, all statements of the clients) or `explain` (one claim).
+    pub buffers_source: String,
+    pub load_average: Option<String>,
+    pub results: Vec<BenchResult>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BenchResult {
+    pub scenario: String,
+    pub design: Design,
+    /// Jobs completed (burn-down, steady, batched), jobs added (enqueue) or
+    /// polls (idle0, idle) per second.
+    pub per_second: f64,
+    pub unit: &'static str,
+    pub operations: u64,
+    pub seconds: f64,
+    /// per_second divided by the bare design's figure of the reference scenario.
+    pub ratio_to_bare: Option<f64>,
+    /// Shared buffers (hit + read) per claim statement call.
+    pub buffers_per_claim: Option<f64>,
+    pub wal_bytes_per_op: Option<f64>,
+    /// A burn-down that did not finish its backlog within the duration.
+    pub unfinished: Option<i64>,
+}
+
+pub const SCENARIO_NAMES: &[&str] = scenarios::SCENARIOS;
+
+fn err(what: &str, e: impl std::fmt::Display) -> String {
+    format!("{what}: {e}")
+}
+
+/// Run the bench in `db` (the workspace is already deployed there).
+pub fn run(
+    db: &Settings,
+    config: &BenchConfig,
+    progress: &dyn Fn(&str),
+) -> Result<BenchReport, String> {
+    for s in &config.scenarios {
+        if !SCENARIO_NAMES.contains(&s.as_str()) {
+            return Err(format!(
+                "unknown scenario `{s}`; known: {}",
+                SCENARIO_NAMES.join(", ")
+            ));
+        }
+    }
+    let mut admin = db.connect(None).map_err(|e| err("connect", e))?;
+    admin
+        .batch_execute(reference::BARE_SCHEMA)
+        .map_err(|e| err("bare schema", e))?;
+    admin
+        .batch_execute(reference::NAIVE_SCHEMA)
+        .map_err(|e| err("naive schema", e))?;
+    let pgss = admin
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .is_ok()
+        && admin
+            .query_one("SELECT count(*) FROM pg_stat_statements", &[])
+            .is_ok();
+    let server_version: String = admin
+        .query_one("SELECT version()", &[])
+        .map_err(|e| err("version", e))?
+        .get(0);
+    let sizes = Sizes::new(config.short);
+    let wanted: Vec<&str> = if config.scenarios.is_empty() {
+        SCENARIO_NAMES.to_vec()
+    } else {
+        SCENARIO_NAMES
+            .iter()
+            .copied()
+            .filter(|s| config.scenarios.iter().any(|w| w == s))
+            .collect()
+    };
+    let mut results: Vec<BenchResult> = Vec::new();
+    for scenario in &wanted {
+        for &design in scenarios::designs(scenario) {
+            let Some(plan) = scenarios::plan(scenario, design, &sizes) else {
+                continue;
+            };
+            progress(&format!("{scenario} / {}", design.name()));
+            for stmt in plan
+                .setup
+                .split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                admin.batch_execute(stmt).map_err(|e| err(stmt, e))?;
+            }
+            let explain_buffers = if pgss {
+                None
+            } else {
+                explain_buffers(&mut admin, plan.statement)
+            };
+            if pgss {
+                admin
+                    .batch_execute("SELECT pg_stat_statements_reset()")
+                    .map_err(|e| err("pg_stat_statements_reset", e))?;
+            }
+            let lsn0: String = admin
+                .query_one("SELECT pg_current_wal_lsn()::text", &[])
+                .map_err(|e| err("wal", e))?
+                .get(0);
+            let (ops, claims, seconds) = drive(db, config, &plan)?;
+            let wal: f64 = admin
+                .query_one(
+                    "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)::float8",
+                    &[&lsn0],
+                )
+                .map_err(|e| err("wal", e))?
+                .get(0);
+            let buffers_per_claim = if pgss {
+                let row = admin
+                    .query_one(
+                        "SELECT coalesce(sum(shared_blks_hit + shared_blks_read), 0)::float8, \
+                                coalesce(sum(calls), 0)::float8 \
+                           FROM pg_stat_statements \
+                          WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                            AND regexp_replace(query, '\\$[0-9]+|[0-9]+', '', 'g') \
+                              = regexp_replace($1, '\\$[0-9]+|[0-9]+', '', 'g')",
+                        &[&plan.statement],
+                    )
+                    .map_err(|e| err("pg_stat_statements", e))?;
+                let (blocks, calls): (f64, f64) = (row.get(0), row.get(1));
+                (calls > 0.0).then(|| blocks / calls)
+            } else {
+                explain_buffers
+            };
+            let remaining = if plan.kind == Loop::BurnDown {
+                let sql = match design {
+                    Design::AppJobs => {
+                        "SELECT count(*) FROM app_jobs.jobs WHERE locked_at IS NULL AND queue_name IS NULL"
+                    }
+                    Design::Bare => "SELECT count(*) FROM bench_bare.jobs",
+                    Design::Naive => {
+                        "SELECT count(*) FROM bench_naive.jobs WHERE locked_at IS NULL AND queue_name IS NULL"
+                    }
+                };
+                let n: i64 = admin.query_one(sql, &[]).map_err(|e| err(sql, e))?.get(0);
+                (n > 0).then_some(n)
+            } else {
+                None
+            };
+            let _ = claims;
+            results.push(BenchResult {
+                scenario: scenario.to_string(),
+                design,
+                per_second: if seconds > 0.0 {
+                    ops as f64 / seconds
+                } else {
+                    0.0
+                },
+                unit: match plan.kind {
+                    Loop::Poll => "polls",
+                    Loop::Enqueue => "jobs added",
+                    _ => "jobs",
+                },
+                operations: ops,
+                seconds,
+                ratio_to_bare: None,
+                buffers_per_claim,
+                wal_bytes_per_op: (ops > 0).then(|| wal / ops as f64),
+                unfinished: remaining,
+            });
+        }
+    }
+    // ratios to the bare limit
+    let bare: Vec<(String, f64)> = results
+        .iter()
+        .filter(|r| r.design == Design::Bare)
+        .map(|r| (r.scenario.clone(), r.per_second))
+        .collect();
+    for r in &mut results {
+        let reference = scenarios::bare_reference(&r.scenario);
+        let reference = if r.design == Design::Bare {
+            r.scenario.as_str()
+        } else {
+            reference
+        };
+        if let Some((_, b)) = bare.iter().find(|(s, _)| s == reference)
+            && *b > 0.0
+        {
+            r.ratio_to_bare = Some(r.per_second / b);
+        }
+    }
+    Ok(BenchReport {
+        server_version,
+        database: db.describe(),
+        clients: config.clients,
+        duration_seconds: config.duration.as_secs_f64(),
+        short: config.short,
+        buffers_source: if pgss {
+            "pg_stat_statements"
+        } else {
+            "explain"
+        }
+        .into(),
+        load_average: std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")),
+        results,
+    })
+}
+
+/// Shared buffers of one run of `statement`, rolled back.
+fn explain_buffers(client: &mut postgres::Client, statement: &str) -> Option<f64> {
+    let sql = format!(
+        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {}",
+        statement.replace("$1", "'bench-explain'::text")
+    );
+    let mut tx = client.transaction().ok()?;
+    // EXPLAIN (FORMAT JSON) returns a json column: read it as text
+    let messages = tx.simple_query(&sql).ok()?;
+    let _ = tx.rollback();
+    let text = messages.iter().find_map(|m| match m {
+        postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+        _ => None,
+    })?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let plan = &v[0]["Plan"];
+    Some(plan["Shared Hit Blocks"].as_f64()? + plan["Shared Read Blocks"].as_f64().unwrap_or(0.0))
+}
+
+/// Run the clients; returns (operations, claim calls, seconds).
+fn drive(
+    db: &Settings,
+    config: &BenchConfig,
+    plan: &scenarios::Plan,
+) -> Result<(u64, u64, f64), String> {
+    let clients = config.clients.max(1);
+    let start = Arc::new(Barrier::new(clients + 1));
+    let mut handles = Vec::new();
+    for c in 0..clients {
+        let mut client = db.connect(None).map_err(|e| err("connect", e))?;
+        let start = Arc::clone(&start);
+        let statement = plan.statement;
+        let enqueue = plan.enqueue;
+        let kind = plan.kind;
+        let duration = config.duration;
+        handles.push(thread::spawn(move || -> Result<(u64, u64), String> {
+            let worker = format!("bench-{}-{c}", std::process::id());
+            let stmt = client.prepare(statement).map_err(|e| err(statement, e));
+            let enq = enqueue.map(|e| client.prepare(e));
+            start.wait();
+            let stmt = stmt?;
+            let enq = match enq {
+                Some(Ok(s)) => Some(s),
+                Some(Err(e)) => return Err(err("prepare enqueue", e)),
+                None => None,
+            };
+            let deadline = Instant::now() + duration;
+            let (mut ops, mut calls, mut empty) = (0u64, 0u64, 0u32);
+            while Instant::now() < deadline {
+                if let Some(enq) = &enq {
+                    client.query_one(enq, &[]).map_err(|e| err("enqueue", e))?;
+                }
+                let row = if stmt.params().is_empty() {
+                    client.query_one(&stmt, &[])
+                } else {
+                    client.query_one(&stmt, &[&worker])
+                }
+                .map_err(|e| err(statement, e))?;
+                calls += 1;
+                let n: i64 = row.get(0);
+                match kind {
+                    Loop::Poll => ops += 1,
+                    _ => ops += n as u64,
+                }
+                if kind == Loop::BurnDown {
+                    if n == 0 {
+                        empty += 1;
+                        if empty >= 3 {
+                            break;
+                        }
+                    } else {
+                        empty = 0;
+                    }
+                }
+            }
+            Ok((ops, calls))
+        }));
+    }
+    start.wait();
+    let began = Instant::now();
+    let mut ops = 0;
+    let mut calls = 0;
+    for h in handles {
+        let (o, c) = h
+            .join()
+            .map_err(|_| "a bench client panicked".to_string())??;
+        ops += o;
+        calls += c;
+    }
+    Ok((ops, calls, began.elapsed().as_secs_f64()))
+}
+
+/// The report as a table.
+pub fn human(report: &BenchReport) -> String {
+    let mut out = format!(
+        "{}\nclients {}, {} s per scenario{}, buffers from {}, load average {}\n\n",
+        report.server_version,
+        report.clients,
+        report.duration_seconds,
+        if report.short { " (--short)" } else { "" },
+        report.buffers_source,
+        report.load_average.as_deref().unwrap_or("?")
+    );
+    out.push_str(&format!(
+        "{:<10} {:<9} {:>12} {:<11} {:>8} {:>11} {:>10} {:>10}\n",
+        "scenario", "design", "per second", "unit", "x bare", "buf/claim", "WAL B/op", "left"
+    ));
+    for r in &report.results {
+        let f = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:.p$}"));
+        out.push_str(&format!(
+            "{:<10} {:<9} {:>12.0} {:<11} {:>8} {:>11} {:>10} {:>10}\n",
+            r.scenario,
+            r.design.name(),
+            r.per_second,
+            r.unit,
+            f(r.ratio_to_bare, 2),
+            f(r.buffers_per_claim, 1),
+            f(r.wal_bytes_per_op, 0),
+            r.unfinished.map_or("-".into(), |n| n.to_string()),
+        ));
+    }
+    out
+}

@@ -1,0 +1,104 @@
+//! `jobsctl bench`: create a throwaway database on the target server,
+//! deploy the embedded workspace into it, run `crate::bench` and drop the
+//! database again (also when the bench fails).
+
+use super::project::Project;
+use crate::bench::{self, BenchConfig};
+use crate::cli::{BenchArgs, Format, TxScope, WorkspaceArgs};
+use crate::engine::deploy::{DeployOptions, deploy};
+use crate::engine::plan::deploy_plan;
+use crate::error::Error;
+use crate::output::Printer;
+use std::io::Write;
+use std::time::Duration;
+
+pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(), Error> {
+    if args.clients == 0 {
+        return Err(Error::Usage("--clients must be at least 1".into()));
+    }
+    let duration = match args.duration {
+        Some(s) => Duration::try_from_secs_f64(s)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "--duration {s}: expected a positive number of seconds"
+                ))
+            })?,
+        None if args.short => Duration::from_millis(700),
+        None => Duration::from_secs(8),
+    };
+    for s in &args.scenarios {
+        if !bench::SCENARIO_NAMES.contains(&s.as_str()) {
+            return Err(Error::Usage(format!(
+                "--scenario {s}: unknown; known: {}",
+                bench::SCENARIO_NAMES.join(", ")
+            )));
+        }
+    }
+    let (workspace, resolution) = super::open_workspace(
+        project,
+        &WorkspaceArgs {
+            workspace: None,
+            packages: Vec::new(),
+        },
+    )?;
+    let plan = deploy_plan(&workspace, &resolution);
+    let (settings, _) = project.connection(&args.connection, printer)?;
+    let name = format!("jobsctl_bench_{}", std::process::id());
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        Error::Engine(crate::engine::Error::Query(format!("{what}: {e}")))
+    };
+    let mut admin = settings
+        .connect(Some(printer.notice_handler()))
+        .map_err(crate::engine::Error::from)?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .map_err(|e| fail("create the bench database", &e))?;
+    printer.note(&format!(
+        "created database {name}; deploying the embedded workspace"
+    ));
+    let bench_settings = settings.with_database(&name);
+    let result = (|| -> Result<bench::BenchReport, Error> {
+        let options = DeployOptions {
+            to: None,
+            tx: TxScope::Change,
+            dry_run: false,
+            log_only: false,
+            accept_drift: false,
+            lock_timeout: Duration::from_secs(60),
+        };
+        deploy(
+            &workspace,
+            &plan,
+            &bench_settings,
+            &options,
+            printer.notice_handler(),
+            &mut |_| {},
+        )?;
+        let config = BenchConfig {
+            short: args.short,
+            clients: args.clients,
+            duration,
+            scenarios: args.scenarios.clone(),
+        };
+        let quiet = printer.quiet();
+        bench::run(&bench_settings, &config, &|step| {
+            if !quiet {
+                let _ = writeln!(anstream::stderr(), "bench: {step}");
+            }
+        })
+        .map_err(|e| fail("bench", &e))
+    })();
+    let dropped = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+    let report = result?;
+    dropped.map_err(|e| fail("drop the bench database", &e))?;
+    let mut out = std::io::stdout().lock();
+    if printer.format() == Format::Json {
+        serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", bench::human(&report))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! Diagnostic logs with `tracing`, on stderr, off unless asked for:
+//! `-v` logs what jobsctl does (the configuration file, where the connection
+//! comes from and where it goes — never the password —, the deploy lock,
+//! registry migrations, the dev cluster's commands), `-vv` adds every
+//! statement batch sent to the server (tokio-postgres' `debug` records),
+//! `-vvv` everything. `RUST_LOG` (e.g. `RUST_LOG=jobsctl=debug`), when set,
+//! replaces what `-v` chose.
+
+use crate::cli::ColorWhen;
+use std::io::IsTerminal;
+use tracing_subscriber::EnvFilter;
+
+/// The filter for `-v` repeated `verbose` times.
+pub fn directives(verbose: u8) -> &'static str {
+    match verbose {
+        0 => "off,jobsctl=warn",
+        1 => "warn,jobsctl=info",
+        2 => "warn,jobsctl=debug,tokio_postgres=debug,postgres=debug",
+        _ => "trace",
+    }
+}
+
+/// Install the subscriber for this process (once; later calls do nothing).
+pub fn init(verbose: u8, color: ColorWhen) {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(text) if !text.trim().is_empty() => EnvFilter::try_new(&text).unwrap_or_else(|e| {
+            eprintln!("warning: RUST_LOG={text:?} is not a valid filter ({e}); using -v's");
+            EnvFilter::new(directives(verbose))
+        }),
+        _ => EnvFilter::new(directives(verbose)),
+    };
+    let ansi = match color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .try_init();
+}

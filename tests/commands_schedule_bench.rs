@@ -1,0 +1,73 @@
+//! `jobsctl schedule run` and `jobsctl bench --short` against a real
+//! PostgreSQL.
+
+mod common;
+
+use common::jobsctl_on;
+use common::pg::TestDb;
+use predicates::prelude::*;
+
+#[test]
+fn schedule_run_fires_each_due_slot_once() {
+    let db = TestDb::new("schedule_run");
+    jobsctl_on(&db).arg("deploy").assert().success();
+    db.client()
+        .batch_execute(
+            "SELECT app_jobs.add_scheduled_job(gen_random_uuid(), 'tick', '{}'::json, '{\"rule\": \"* * * * *\"}'::json);
+             UPDATE app_jobs.scheduled_jobs SET next_run_at = now() - interval '30 seconds';",
+        )
+        .unwrap();
+    let output = jobsctl_on(&db)
+        .args(["schedule", "run", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = common::json_stdout(&output);
+    assert_eq!(report["runs"], 1);
+    assert_eq!(report["fired"].as_array().unwrap().len(), 1);
+    assert_eq!(report["fired"][0]["task_identifier"], "tick");
+    // The slot is used up: a second call fires nothing.
+    jobsctl_on(&db)
+        .args(["schedule", "run", "--every", "0.1", "--max-runs", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("tick").not());
+    assert_eq!(
+        db.value("SELECT count(*) FROM app_jobs.jobs WHERE task_identifier = 'tick'")
+            .as_deref(),
+        Some("1")
+    );
+}
+
+#[test]
+fn bench_short_runs_every_scenario_and_cleans_up() {
+    let db = TestDb::new("bench_short");
+    let output = jobsctl_on(&db)
+        .args(["bench", "--short", "--clients", "2", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = common::json_stdout(&output);
+    let results = report["results"].as_array().expect("a results list");
+    for scenario in ["steady", "burndown", "stuck", "idle0", "idle", "enqueue", "batched"] {
+        assert!(results.iter().any(|r| r["scenario"] == scenario), "no {scenario} result: {report}");
+    }
+    assert!(results.iter().all(|r| r["operations"].as_u64().unwrap() > 0), "{report}");
+    let leftovers = common::pg::server()
+        .client("postgres")
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'jobsctl_bench_%'",
+            &[],
+        )
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(leftovers, 0, "the bench database is dropped");
+}
