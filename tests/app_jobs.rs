@@ -1436,3 +1436,64 @@ fn eight_workers_get_jobs_in_batches_claim_each_job_once_and_respect_named_queue
         "queue rows left"
     );
 }
+
+/// Job keys, task identifiers and queue names are data: hostile text is
+/// stored and matched exactly and never changes a statement.
+#[test]
+fn hostile_keys_tasks_and_queue_names_are_stored_as_data() {
+    let db = deployed("hostile_names");
+    let hostile = [
+        "'); DROP TABLE app_jobs.jobs; --",
+        "\"quoted\" name",
+        "100% \\ backslash \\\\",
+        "$$ dollar $$",
+        "ünïcødé ☃",
+        "a'b\"c`d",
+    ];
+    let mut client = db.client();
+    for (i, text) in hostile.iter().enumerate() {
+        let row = client
+            .query_one(
+                "SELECT id, task_identifier, key, queue_name FROM app_jobs.add_job(\
+                   '00000000-0000-0000-0000-000000000001'::uuid, $1::text, '{}'::json, $2::text, $3::text)",
+                &[text, &format!("{text}{i}"), &format!("q{i}{text}")],
+            )
+            .unwrap_or_else(|e| panic!("{}", common::describe_sql_error(&e)));
+        assert_eq!(row.get::<_, String>(1), *text);
+        assert_eq!(row.get::<_, String>(2), format!("{text}{i}"));
+        assert_eq!(row.get::<_, String>(3), format!("q{i}{text}"));
+        let claimed = client
+            .query_one(
+                "SELECT id, task_identifier FROM app_jobs.get_job('w', ARRAY[$1::text])",
+                &[text],
+            )
+            .unwrap();
+        assert_eq!(
+            claimed.get::<_, Option<i64>>(0),
+            Some(row.get::<_, i64>(0)),
+            "claim by task {text:?}"
+        );
+        client
+            .query_one(
+                "SELECT id FROM app_jobs.complete_job('w', $1)",
+                &[&row.get::<_, i64>(0)],
+            )
+            .unwrap();
+    }
+    let tables: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'app_jobs'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        tables, 3,
+        "jobs, scheduled_jobs and job_queues are all still there"
+    );
+    let queues: i64 = client
+        .query_one("SELECT count(*) FROM app_jobs.job_queues", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(queues, 0, "every queue row went with its last job");
+}
