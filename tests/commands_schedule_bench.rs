@@ -10,11 +10,13 @@ use predicates::prelude::*;
 #[test]
 fn schedule_run_fires_each_due_slot_once() {
     let db = TestDb::new("schedule_run");
+    // An hourly definition whose slot is the start of this hour: due now,
+    // and the next slot is an hour away.
     jobsctl_on(&db).arg("deploy").assert().success();
     db.client()
         .batch_execute(
-            "SELECT app_jobs.add_scheduled_job(gen_random_uuid(), 'tick', '{}'::json, '{\"rule\": \"* * * * *\"}'::json);
-             UPDATE app_jobs.scheduled_jobs SET next_run_at = now() - interval '30 seconds';",
+            "SELECT app_jobs.add_scheduled_job(gen_random_uuid(), 'tick', '{}'::json, '{\"rule\": \"0 * * * *\"}'::json);
+             UPDATE app_jobs.scheduled_jobs SET next_run_at = date_trunc('hour', now());",
         )
         .unwrap();
     let output = jobsctl_on(&db)
