@@ -75,10 +75,13 @@ const COLUMNS: &str = "SELECT table_name || '.' || column_name || ' ' || data_ty
        || CASE WHEN is_nullable = 'NO' THEN ' NOT NULL' ELSE '' END || coalesce(' DEFAULT ' || column_default, '') \
      FROM information_schema.columns WHERE table_schema = 'pgpm_migrate' ORDER BY table_name, ordinal_position";
 const CONSTRAINTS: &str = "SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) \
-     FROM pg_constraint WHERE connamespace = 'pgpm_migrate'::regnamespace ORDER BY 1";
+     FROM pg_constraint WHERE connamespace = 'pgpm_migrate'::regnamespace \
+       AND contype <> 'n' ORDER BY 1"; // PostgreSQL 18 also lists NOT NULL as constraints
 const RELATIONS: &str = "SELECT relname || ' ' || relkind::text FROM pg_class \
      WHERE relnamespace = 'pgpm_migrate'::regnamespace ORDER BY 1";
-const ROUTINES: &str = "SELECT p.prokind::text || ' ' || p.proname || '(' || pg_get_function_arguments(p.oid) || ')' \
+// PostgreSQL 14+ writes procedure arguments as `IN name type`, 13 as `name type`.
+const ROUTINES: &str = "SELECT p.prokind::text || ' ' || p.proname || '(' \
+       || regexp_replace(pg_get_function_arguments(p.oid), '(^|, )IN ', '\\1', 'g') || ')' \
        || coalesce(' RETURNS ' || pg_get_function_result(p.oid), '') || ' ' || l.lanname || ' ' || p.provolatile::text \
        || CASE WHEN p.prosecdef THEN ' SECURITY DEFINER' ELSE '' END \
      FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang \
@@ -155,12 +158,12 @@ fn install_on_an_empty_database_creates_exactly_pgpms_objects_and_the_bookkeepin
     assert_eq!(
         rows(&mut client, ROUTINES),
         [
-            "p deploy(IN p_package text, IN p_change_name text, IN p_script_hash text, IN p_requires text[], IN p_deploy_sql text, IN p_log_only boolean DEFAULT false) plpgsql v",
+            "p deploy(p_package text, p_change_name text, p_script_hash text, p_requires text[], p_deploy_sql text, p_log_only boolean DEFAULT false) plpgsql v",
             "f deployed_changes(p_package text DEFAULT NULL::text) RETURNS TABLE(package text, change_name text, deployed_at timestamp with time zone) sql s",
             "f get_dependents(p_package text, p_change_name text) RETURNS TABLE(package text, change_name text, dependency text) sql s",
             "f is_deployed(p_package text, p_change_name text) RETURNS boolean plpgsql s",
-            "p register_package(IN p_package text) plpgsql v",
-            "p revert(IN p_package text, IN p_change_name text, IN p_revert_sql text) plpgsql v",
+            "p register_package(p_package text) plpgsql v",
+            "p revert(p_package text, p_change_name text, p_revert_sql text) plpgsql v",
             "f status(p_package text DEFAULT NULL::text) RETURNS TABLE(package text, total_deployed integer, last_change text, last_deployed timestamp with time zone) sql s",
             "f verify(p_package text, p_change_name text, p_verify_sql text) RETURNS boolean plpgsql v",
         ]
