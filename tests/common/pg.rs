@@ -5,9 +5,10 @@
 //! - `JOBSCTL_TEST_PGHOST` (with optional `JOBSCTL_TEST_PGPORT`,
 //!   `JOBSCTL_TEST_PGUSER`, `JOBSCTL_TEST_PGPASSWORD`) points the tests at a
 //!   running server instead; it must allow creating databases.
-//! - Otherwise the binaries are found with `pg_config --bindir`, then under
-//!   `/usr/lib/postgresql/<highest version>/bin`. As root the server runs as
-//!   the `postgres` user (PostgreSQL refuses to run as root).
+//! - Otherwise the binaries are taken from `JOBSCTL_TEST_PGBIN` (a folder
+//!   with `initdb` and `postgres`), else found with `pg_config --bindir`,
+//!   then under `/usr/lib/postgresql/<highest version>/bin`. As root the
+//!   server runs as the `postgres` user (PostgreSQL refuses to run as root).
 //! - The server listens on a unix socket in a private folder and on
 //!   127.0.0.1 at a free port (trust for the socket and for `postgres`,
 //!   scram-sha-256 for other roles over TCP); it stops by itself within a second of the test
@@ -161,6 +162,17 @@ fn external_server() -> Option<Server> {
 }
 
 fn bin_dir() -> PathBuf {
+    // An explicit installation (scripts/pg-matrix.sh runs the suite against
+    // each PostgreSQL major this way); never silently another one.
+    if let Some(dir) = std::env::var_os("JOBSCTL_TEST_PGBIN") {
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.join("initdb").exists() && dir.join("postgres").exists(),
+            "JOBSCTL_TEST_PGBIN={}: no initdb and postgres there",
+            dir.display()
+        );
+        return dir;
+    }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
         if out.status.success() && dir.join("initdb").exists() {
