@@ -168,17 +168,18 @@ fn install_on_an_empty_database_creates_exactly_pgpms_objects_and_the_bookkeepin
             "f verify(p_package text, p_change_name text, p_verify_sql text) RETURNS boolean plpgsql v",
         ]
     );
-    let identity = "SELECT proname || '(' || pg_get_function_identity_arguments(oid) || ')' FROM pg_proc \
+    let identity = "SELECT proname || '(' \
+                    || regexp_replace(pg_get_function_identity_arguments(oid), '(^|, )IN ', '\\1', 'g') || ')' FROM pg_proc \
                     WHERE pronamespace = 'pgpm_migrate'::regnamespace ORDER BY 1";
     assert_eq!(
         rows(&mut client, identity),
         [
-            "deploy(IN p_package text, IN p_change_name text, IN p_script_hash text, IN p_requires text[], IN p_deploy_sql text, IN p_log_only boolean)",
+            "deploy(p_package text, p_change_name text, p_script_hash text, p_requires text[], p_deploy_sql text, p_log_only boolean)",
             "deployed_changes(p_package text)",
             "get_dependents(p_package text, p_change_name text)",
             "is_deployed(p_package text, p_change_name text)",
-            "register_package(IN p_package text)",
-            "revert(IN p_package text, IN p_change_name text, IN p_revert_sql text)",
+            "register_package(p_package text)",
+            "revert(p_package text, p_change_name text, p_revert_sql text)",
             "status(p_package text)",
             "verify(p_package text, p_change_name text, p_verify_sql text)",
         ]
