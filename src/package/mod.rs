@@ -16,7 +16,6 @@ pub use workspace::{Workspace, load_workspace};
 
 use crate::plan::{self, Plan};
 use crate::script::{self, Script, StatementKind};
-use sha2::{Digest, Sha256};
 
 #[derive(Debug)]
 pub struct Package {
@@ -77,7 +76,7 @@ pub struct SqlFile {
 impl SqlFile {
     /// pgpm's `script_hash`: SHA-256 of the file's bytes as stored, lower-case hex.
     pub fn sha256(&self) -> String {
-        hex(&Sha256::digest(&self.bytes))
+        crate::registry::sha256_hex(&self.bytes)
     }
 
     /// Statements the server will run (transaction control is jobsctl's job).
@@ -90,9 +89,6 @@ impl SqlFile {
     }
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Which script of a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -55,7 +55,8 @@ pub fn change_id(package: &str, change_name: &str, script_hash: &str) -> String 
     hex(&hasher.finalize())
 }
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+/// Lower-case hex SHA-256, as pgpm stores `script_hash`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
