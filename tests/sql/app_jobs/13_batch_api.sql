@@ -5,7 +5,8 @@
 -- added when one spec is wrong; get_jobs order (priority, run_at, id),
 -- batch size, future/failed/locked rows, task filter, at most one job per
 -- named queue within a batch and across batches, a queue head ordered
--- among queue-less jobs, expired locks; owner-guarded batch completion and
+-- among queue-less jobs, expired locks (of jobs, and of queues without a
+-- running job); owner-guarded batch completion and
 -- failure (other workers' and unlocked ids skipped, queues unlocked,
 -- backoff, permanent failure, superseded jobs deleted); grants, pinned
 -- search_path, no overload of the admin functions, named notation.
@@ -238,6 +239,17 @@ BEGIN
   PERFORM pg_temp.ok((SELECT bool_and(locked_at IS NULL) FROM app_jobs.job_queues), 'queues unlocked by fail');
   PERFORM pg_temp.raises($q$SELECT app_jobs.fail_claimed_jobs(NULL, '{1}', 'x')$q$, 'INVALID_WORKER_ID');
   PERFORM pg_temp.raises($q$SELECT app_jobs.complete_claimed_jobs(NULL, '{1}')$q$, 'INVALID_WORKER_ID');
+
+  -- an orphaned queue lock (no running job) expires like a job lock
+  UPDATE app_jobs.jobs SET run_at = now() - interval '1 second' WHERE id IN (q1[2], q2[2]);
+  UPDATE app_jobs.job_queues SET locked_by = 'ghost', locked_at = now() - interval '1 hour';
+  PERFORM pg_temp.eq((SELECT count(*) FROM app_jobs.get_jobs('w-c', batch_size := 5)), 0::bigint, 'queue locks younger than job_expiry hold');
+  UPDATE app_jobs.job_queues SET locked_at = now() - interval '5 hours' WHERE queue_name = 'q1';
+  got := ARRAY(SELECT id FROM app_jobs.get_jobs('w-c', batch_size := 5));
+  -- (q1[2] now runs after q1[3], which heads q1)
+  PERFORM pg_temp.eq(got, ARRAY[q1[3]], 'the expired queue lock is taken over, the younger one holds');
+  PERFORM pg_temp.eq((SELECT locked_by FROM app_jobs.job_queues WHERE queue_name = 'q1'), 'w-c', 'q1 now locked by the new worker');
+  PERFORM pg_temp.eq((SELECT locked_by FROM app_jobs.job_queues WHERE queue_name = 'q2'), 'ghost', 'q2 still locked');
 END;
 $$;
 

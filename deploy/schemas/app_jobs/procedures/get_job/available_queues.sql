@@ -1,0 +1,197 @@
+-- Deploy pgpm-jobs:schemas/app_jobs/procedures/get_job/available_queues to pg
+-- requires: schemas/app_jobs/procedures/get_job
+-- requires: schemas/app_jobs/tables/job_queues/indexes/job_queues_available_idx
+-- requires: schemas/app_jobs/tables/job_queues/indexes/job_queues_locked_at_idx
+
+BEGIN;
+
+-- get_job looks for available named queues through job_queues_available_idx
+-- instead of reading every row of job_queues: step 2 asks for
+-- "q.locked_at IS NULL" only, and a new step 1b first releases queue locks
+-- older than the job expiry (through job_queues_locked_at_idx), which the
+-- previous step 2 took over with an OR.  Same signature, same rules,
+-- same results.  Why: job_queues keeps a dead row version per counter
+-- update, so after a bulk load into named queues a claim read ~110 pages
+-- of it (docs/performance.md, "stuck").
+CREATE OR REPLACE FUNCTION app_jobs.get_job(
+  worker_id text,
+  task_identifiers text[] DEFAULT NULL,
+  job_expiry interval DEFAULT '4 hours'::interval
+)
+RETURNS app_jobs.jobs
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_now constant timestamptz := now();
+  v_cutoff timestamptz;
+  v_row app_jobs.jobs;
+  v_expired record;
+  v_skip text[] := '{}';
+  v_head_id bigint;
+  v_head_priority integer;
+  v_head_run_at timestamptz;
+  v_head_queue text;
+  v_priority integer;
+  v_bound_run_at timestamptz;
+  v_bound_id bigint;
+  v_id bigint;
+BEGIN
+  IF get_job.worker_id IS NULL THEN
+    RAISE EXCEPTION 'INVALID_WORKER_ID';
+  END IF;
+  v_cutoff := v_now - coalesce(get_job.job_expiry, app_jobs.job_expiry());
+
+  -- 1. recover expired locks (never waits: SKIP LOCKED)
+  FOR v_expired IN
+    SELECT j.id, j.queue_name, j.locked_by, j.locked_at, j.superseded
+      FROM app_jobs.jobs AS j
+     WHERE j.locked_at < v_cutoff
+     ORDER BY j.locked_at
+     LIMIT 100
+       FOR UPDATE SKIP LOCKED
+  LOOP
+    IF v_expired.superseded THEN
+      DELETE FROM app_jobs.jobs AS j WHERE j.id = v_expired.id;
+    ELSE
+      UPDATE app_jobs.jobs AS j
+         SET locked_at = NULL,
+             locked_by = NULL,
+             last_error = format('lock of worker %s (since %s) expired', v_expired.locked_by, v_expired.locked_at),
+             updated_at = v_now
+       WHERE j.id = v_expired.id;
+    END IF;
+    IF v_expired.queue_name IS NOT NULL THEN
+      UPDATE app_jobs.job_queues AS q
+         SET locked_at = NULL, locked_by = NULL
+       WHERE q.queue_name IN (SELECT q2.queue_name
+                                FROM app_jobs.job_queues AS q2
+                               WHERE q2.queue_name = v_expired.queue_name
+                                 AND q2.locked_by = v_expired.locked_by
+                                 FOR UPDATE SKIP LOCKED);
+    END IF;
+  END LOOP;
+
+  -- 1b. queue locks older than the cutoff that step 1 did not release (the
+  --     running job was deleted or moved by hand, or its row was busy):
+  --     release them here, so that step 2 asks for unlocked queues only and
+  --     stays on job_queues_available_idx (an OR with the expiry would not)
+  UPDATE app_jobs.job_queues AS q
+     SET locked_at = NULL, locked_by = NULL
+   WHERE q.queue_name IN (SELECT q2.queue_name
+                            FROM app_jobs.job_queues AS q2
+                           WHERE q2.locked_at < v_cutoff
+                           ORDER BY q2.locked_at
+                           LIMIT 100
+                             FOR UPDATE SKIP LOCKED);
+
+  FOR v_round IN 1..3 LOOP
+    -- 2. best head among available named queues (empty table: no cost)
+    v_head_id := NULL;
+    SELECT h.id, h.priority, h.run_at, q.queue_name
+      INTO v_head_id, v_head_priority, v_head_run_at, v_head_queue
+      FROM app_jobs.job_queues AS q
+     CROSS JOIN LATERAL (
+             SELECT j.id, j.priority, j.run_at
+               FROM app_jobs.jobs AS j
+              WHERE j.queue_name = q.queue_name
+                AND j.locked_at IS NULL
+                AND j.attempts < j.max_attempts
+                AND j.run_at <= v_now
+                AND (get_job.task_identifiers IS NULL OR j.task_identifier = ANY (get_job.task_identifiers))
+              ORDER BY j.priority, j.run_at, j.id
+              LIMIT 1) AS h
+     WHERE q.locked_at IS NULL
+       AND q.queue_name <> ALL (v_skip)
+     ORDER BY h.priority, h.run_at, h.id
+     LIMIT 1
+       FOR UPDATE OF q SKIP LOCKED;
+
+    -- 3. queue-less jobs ordered before that head, level by level
+    v_id := NULL;
+    v_priority := NULL;
+    LOOP
+      IF v_priority IS NULL THEN
+        SELECT j.priority INTO v_priority
+          FROM app_jobs.jobs AS j
+         WHERE j.queue_name IS NULL AND j.locked_at IS NULL AND j.attempts < j.max_attempts
+         ORDER BY j.priority
+         LIMIT 1;
+      ELSE
+        SELECT j.priority INTO v_priority
+          FROM app_jobs.jobs AS j
+         WHERE j.queue_name IS NULL AND j.locked_at IS NULL AND j.attempts < j.max_attempts
+           AND j.priority > v_priority
+         ORDER BY j.priority
+         LIMIT 1;
+      END IF;
+      EXIT WHEN v_priority IS NULL OR (v_head_id IS NOT NULL AND v_priority > v_head_priority);
+
+      IF v_head_id IS NOT NULL AND v_priority = v_head_priority THEN
+        v_bound_run_at := v_head_run_at;
+        v_bound_id := v_head_id;
+      ELSE
+        v_bound_run_at := 'infinity';
+        v_bound_id := 9223372036854775807;
+      END IF;
+
+      SELECT j.id INTO v_id
+        FROM app_jobs.jobs AS j
+       WHERE j.queue_name IS NULL AND j.locked_at IS NULL AND j.attempts < j.max_attempts
+         AND j.priority = v_priority
+         AND j.run_at <= v_now
+         AND (j.run_at, j.id) < (v_bound_run_at, v_bound_id)
+         AND (get_job.task_identifiers IS NULL OR j.task_identifier = ANY (get_job.task_identifiers))
+       ORDER BY j.priority, j.run_at, j.id
+       LIMIT 1
+         FOR UPDATE SKIP LOCKED;
+      EXIT WHEN v_id IS NOT NULL;
+    END LOOP;
+
+    -- 4. claim
+    IF v_id IS NOT NULL THEN
+      UPDATE app_jobs.jobs AS j
+         SET attempts = j.attempts + 1,
+             locked_by = get_job.worker_id,
+             locked_at = v_now,
+             updated_at = v_now
+       WHERE j.id = v_id
+      RETURNING j.* INTO v_row;
+      RETURN v_row;
+    END IF;
+
+    EXIT WHEN v_head_id IS NULL;
+
+    -- The head's queue row is ours; take the job row without waiting (an
+    -- admin function or a keyed add_job may hold it for a moment).
+    SELECT j.id INTO v_id
+      FROM app_jobs.jobs AS j
+     WHERE j.id = v_head_id
+       AND j.queue_name = v_head_queue
+       AND j.locked_at IS NULL
+       AND j.attempts < j.max_attempts
+       AND j.run_at <= v_now
+       FOR UPDATE SKIP LOCKED;
+    IF v_id IS NOT NULL THEN
+      UPDATE app_jobs.jobs AS j
+         SET attempts = j.attempts + 1,
+             locked_by = get_job.worker_id,
+             locked_at = v_now,
+             updated_at = v_now
+       WHERE j.id = v_id
+      RETURNING j.* INTO v_row;
+      UPDATE app_jobs.job_queues AS q
+         SET locked_by = get_job.worker_id,
+             locked_at = v_now
+       WHERE q.queue_name = v_head_queue;
+      RETURN v_row;
+    END IF;
+    -- that head is busy: look again without its queue
+    v_skip := v_skip || v_head_queue;
+  END LOOP;
+
+  RETURN v_row;  -- all NULL: nothing to do
+END;
+$$;
+
+COMMIT;

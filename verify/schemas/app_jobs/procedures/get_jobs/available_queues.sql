@@ -1,0 +1,22 @@
+-- Verify pgpm-jobs:schemas/app_jobs/procedures/get_jobs/available_queues on pg
+
+BEGIN;
+
+-- exists with the contract's signature, and administrator may call it
+SELECT verify_function('app_jobs.get_jobs(text, text[], interval, integer)', 'administrator');
+
+-- the definition of this change: available queues through the partial
+-- index, expired queue locks released first
+DO $$
+DECLARE
+  src constant text := (SELECT prosrc FROM pg_proc WHERE oid = 'app_jobs.get_jobs(text, text[], interval, integer)'::regprocedure);
+BEGIN
+  IF position('WHERE q.locked_at IS NULL' IN src) = 0
+     OR position('q2.locked_at < v_cutoff' IN src) = 0
+     OR position('q.locked_at < v_cutoff' IN src) > 0 THEN
+    RAISE EXCEPTION 'app_jobs.get_jobs is not the definition of get_jobs/available_queues';
+  END IF;
+END;
+$$;
+
+ROLLBACK;
