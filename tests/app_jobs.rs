@@ -1310,6 +1310,86 @@ fn add_scheduled_job_notifies_scheduled_jobs_insert() {
     assert_eq!(channels, ["scheduled_jobs:insert"], "{heard:?}");
 }
 
+#[test]
+fn notify_off_sends_nothing() {
+    let db = deployed("notify_off");
+    let mut listener = Listener::new(&db);
+    let mut sender = db.client();
+    ok(
+        sender.batch_execute(&format!(
+            "BEGIN; SET LOCAL app_jobs.notify = 'off'; \
+             SELECT app_jobs.add_job('{TENANT}', 'quiet'); \
+             SELECT app_jobs.add_jobs('[{{\"db_id\": \"{TENANT}\", \"identifier\": \"quiet\"}}]'); COMMIT"
+        )),
+        "add_job with notify off",
+    );
+    assert_eq!(listener.until_marker(&mut sender), []);
+    assert_eq!(count(&mut sender, "SELECT count(*) FROM app_jobs.jobs"), 2);
+}
+
+/// `coalesce`: while one transaction that notifies is open, another one's
+/// notification is skipped (its job is still added); once the first has
+/// committed, the next transaction notifies again.
+#[test]
+fn notify_coalesce_skips_while_another_notifying_transaction_is_open() {
+    let db = deployed("notify_coalesce");
+    let mut listener = Listener::new(&db);
+    let mut first = db.client();
+    let mut second = db.client();
+    let add = |task: &str| {
+        format!(
+            "SET LOCAL app_jobs.notify = 'coalesce'; SELECT app_jobs.add_job('{TENANT}', '{task}');"
+        )
+    };
+    ok(
+        first.batch_execute(&format!("BEGIN; {}", add("first"))),
+        "first",
+    );
+    ok(
+        second.batch_execute(&format!("BEGIN; {} COMMIT", add("second"))),
+        "second, while the first is open",
+    );
+    ok(first.batch_execute("COMMIT"), "first commits");
+    ok(
+        second.batch_execute(&format!("BEGIN; {} COMMIT", add("third"))),
+        "third, after the first",
+    );
+    let heard = listener.until_marker(&mut second);
+    let tasks: Vec<Value> = heard
+        .iter()
+        .map(|(_, p)| serde_json::from_str::<Value>(p).unwrap()["task_identifier"].clone())
+        .collect();
+    // notifications of different senders arrive in commit order: the first
+    // sender's commit came before the third job's
+    assert_eq!(tasks, [json!("first"), json!("third")], "{heard:?}");
+    assert_eq!(count(&mut second, "SELECT count(*) FROM app_jobs.jobs"), 3);
+}
+
+#[test]
+fn a_misspelt_notify_mode_is_an_error_and_adds_nothing() {
+    let db = deployed("notify_misspelt");
+    let mut client = db.client();
+    let err = client
+        .batch_execute(&format!(
+            "SET app_jobs.notify = 'coalesced'; SELECT app_jobs.add_job('{TENANT}', 't')"
+        ))
+        .unwrap_err();
+    assert_eq!(
+        sqlstate(&err).as_deref(),
+        Some("22023"),
+        "{}",
+        describe_sql_error(&err)
+    );
+    assert!(
+        describe_sql_error(&err)
+            .contains("app_jobs.notify must be on, off or coalesce, got coalesced"),
+        "{}",
+        describe_sql_error(&err)
+    );
+    ok(client.batch_execute("RESET app_jobs.notify"), "reset");
+    assert_eq!(count(&mut client, "SELECT count(*) FROM app_jobs.jobs"), 0);
+}
+
 // ---------------------------------------------------------------------------
 // Batch API under concurrency.
 
