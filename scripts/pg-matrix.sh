@@ -208,23 +208,6 @@ cached_versions() {
     echo "[$list]"
 }
 
-# Settings a major needs for the harness, written into the sample that
-# initdb copies to postgresql.conf (the harness passes no such -c itself).
-tune_tree() {
-    local root="$1" major="$2"
-    local sample="$root/native/share/postgresql/postgresql.conf.sample"
-    if [ "$major" -lt 14 ] && ! grep -q '^password_encryption' "$sample"; then
-        cat >>"$sample" <<'EOF'
-
-# Added by jobsctl's scripts/pg-matrix.sh: the test harness
-# (tests/common/pg.rs) asks scram-sha-256 of password roles over TCP,
-# PostgreSQL 14's default password_encryption; 13 stores md5 hashes by
-# default, which scram-sha-256 authentication refuses.
-password_encryption = 'scram-sha-256'
-EOF
-    fi
-}
-
 # Prints the cached, ready tree of MAJOR's newest release (fetching it if
 # needed); says why and returns 1 when it cannot.
 server_tree() {
@@ -272,7 +255,6 @@ server_tree() {
         mv "$tmp/package" "$root"
         rm -rf "$tmp"
     fi
-    tune_tree "$root" "$major"
     echo "$root"
 }
 

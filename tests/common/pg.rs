@@ -11,8 +11,10 @@
 //!   server runs as the `postgres` user (PostgreSQL refuses to run as root).
 //! - The server listens on a unix socket in a private folder and on
 //!   127.0.0.1 at a free port (trust for the socket and for `postgres`,
-//!   scram-sha-256 for other roles over TCP); it stops by itself within a second of the test
-//!   binary exiting, and its folder is removed.
+//!   scram-sha-256 for other roles over TCP; `password_encryption` is
+//!   scram-sha-256 on every major, PostgreSQL 13's md5 default included);
+//!   it stops by itself within a second of the test binary exiting, and its
+//!   folder is removed.
 //! - TCP connections may use TLS (`ssl=on`, plain connections still
 //!   accepted): the server's certificate is for `localhost` only, signed by
 //!   a CA made at start whose certificate is `Server::tls_ca`.
@@ -270,13 +272,17 @@ fn start_cluster() -> Server {
     let tls_ca = write_tls_files(&dir, &data);
 
     let port = free_port();
+    // password_encryption: the scram-sha-256 lines of pg_hba.conf refuse a
+    // role whose password is stored as md5, which is PostgreSQL 13's default
+    // (14 made scram-sha-256 the default); set on the command line so that
+    // any server of any major works as it is.
     // The shell wrapper stops the server when this test binary exits (its
     // parent pid disappears), then removes the cluster's folder.
     let script = format!(
         "{postgres} -D {data} -p {port} -k {socket} -c listen_addresses=127.0.0.1 -c fsync=off \
          -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key \
          -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
-         -c log_min_messages=fatal >{dir}/server.log 2>&1 & pid=$!; \
+         -c password_encryption=scram-sha-256 -c log_min_messages=fatal >{dir}/server.log 2>&1 & pid=$!; \
          while [ -d /proc/{parent} ] && kill -0 $pid 2>/dev/null; do sleep 0.5; done; \
          kill -INT $pid 2>/dev/null; wait $pid; rm -rf {dir}",
         postgres = bin.join("postgres").display(),
