@@ -52,6 +52,9 @@ const SHORT_EXPIRY_DURATION: Duration = Duration::from_secs(2);
 const DEFAULT_EXPIRY: &str = "4 hours";
 const DEFAULT_EXPIRY_DURATION: Duration = Duration::from_secs(4 * 3600);
 
+/// Sessions that died right after they were opened (see `connect`).
+static STILLBORN_SESSIONS: AtomicUsize = AtomicUsize::new(0);
+
 /// Unwrap a database result, or fail with the server's full error.
 fn ok<T>(result: Result<T, postgres::Error>, what: &str) -> T {
     result.unwrap_or_else(|e| panic!("{what}:\n{}", describe_sql_error(&e)))
@@ -110,31 +113,43 @@ fn try_connect(db: &TestDb) -> Result<Client, postgres::Error> {
 }
 
 /// Connect, retrying every 20 ms while the server is down or recovering.
+///
+/// A session can also die right after it was opened: the killed backend's
+/// client sees its connection close at once, and when it reconnects before
+/// the postmaster has noticed the death, it gets a new backend that the
+/// crash handling then terminates with all the others. So the session's
+/// first query is part of the attempt.
+///
 /// Every session must commit synchronously (the database's setting): with
 /// the test cluster's `synchronous_commit = off`, a commit that returned
 /// OK could be lost in the crash, and the test would count it wrongly.
 fn connect(db: &TestDb, deadline: Instant) -> Client {
-    let mut client = loop {
-        match try_connect(db) {
-            Ok(client) => break client,
-            Err(error) => assert!(
-                Instant::now() < deadline,
-                "no connection to the test database before the deadline: {}",
-                describe_sql_error(&error)
-            ),
-        }
+    loop {
+        let error = match try_connect(db) {
+            Ok(mut client) => match client.query_one("SHOW synchronous_commit", &[]) {
+                Ok(row) => {
+                    let synchronous_commit: String = row.get(0);
+                    assert_eq!(
+                        synchronous_commit, "on",
+                        "a session without synchronous commit"
+                    );
+                    return client;
+                }
+                Err(error) if connection_lost(&error) => {
+                    STILLBORN_SESSIONS.fetch_add(1, Ordering::SeqCst);
+                    error
+                }
+                Err(error) => panic!("SHOW synchronous_commit: {}", describe_sql_error(&error)),
+            },
+            Err(error) => error,
+        };
+        assert!(
+            Instant::now() < deadline,
+            "no connection to the test database before the deadline: {}",
+            describe_sql_error(&error)
+        );
         thread::sleep(Duration::from_millis(20));
-    };
-    let synchronous_commit: String = ok(
-        client.query_one("SHOW synchronous_commit", &[]),
-        "SHOW synchronous_commit",
-    )
-    .get(0);
-    assert_eq!(
-        synchronous_commit, "on",
-        "a session without synchronous commit"
-    );
-    client
+    }
 }
 
 /// The 1, 5 and 15 minute load averages of the machine.
@@ -588,6 +603,22 @@ impl Worker<'_> {
     /// (Re)connect; after a crash, come back under a new worker id and
     /// recover the old id's jobs.
     fn connect(&mut self) -> Result<(), postgres::Error> {
+        loop {
+            match self.open() {
+                Ok(()) => break,
+                // a session opened just before the crash handling began
+                Err(error) if connection_lost(&error) => {
+                    STILLBORN_SESSIONS.fetch_add(1, Ordering::SeqCst);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        self.recover()
+    }
+
+    /// A session with the worker's statements prepared; after a lost
+    /// session, one that is known to have been opened after the crash.
+    fn open(&mut self) -> Result<(), postgres::Error> {
         let shared = self.shared;
         let mut client = connect(shared.db, shared.deadline);
         shared.pids.lock().unwrap()[self.slot] =
@@ -613,22 +644,32 @@ impl Worker<'_> {
                 ),
             )
         };
-        let conn = Conn {
+        let mut conn = Conn {
             claim: client.prepare(&claim)?,
             complete: client.prepare(&complete)?,
             fail: client.prepare(&fail)?,
             client,
         };
-        let Some((lost_at, stale)) = self.lost.take() else {
-            self.conn = Some(conn);
+        if let Some((lost_at, _)) = &self.lost {
+            // The jobs locked at the crash are recorded before anybody
+            // recovers. By then the crash has been dealt with: a session
+            // opened before that is dead, one that answers now is not.
+            shared.wait_for(&shared.snapshot_taken, "the snapshot of the locked jobs");
+            conn.client.simple_query("SELECT 1")?;
+            self.report.reconnect.push(lost_at.elapsed());
+        }
+        self.conn = Some(conn);
+        Ok(())
+    }
+
+    /// After a lost session: come back under a new worker id, and recover
+    /// the old id's jobs with release_jobs, or leave them to the expiry.
+    fn recover(&mut self) -> Result<(), postgres::Error> {
+        let shared = self.shared;
+        let Some((_, stale)) = self.lost.take() else {
             return Ok(());
         };
-        self.report.reconnect.push(lost_at.elapsed());
-        self.conn = Some(conn);
         let conn = self.conn.as_mut().unwrap();
-
-        // The jobs locked at the crash are recorded before anybody recovers.
-        shared.wait_for(&shared.snapshot_taken, "the snapshot of the locked jobs");
         let old = std::mem::replace(
             &mut self.id,
             format!("w{}-g{}", self.slot, self.generation + 1),
@@ -1511,7 +1552,8 @@ fn a_server_crash_under_a_running_queue_loses_no_job() {
          permanently failed, {superseded_dropped} superseded and deleted; lost 0.\n  \
          crash: SIGKILL of worker w{victim_slot}'s backend after {completions_at_crash} completions; the server \
          accepted connections {:.2} s after the kill; threads were back {}-{} ms after losing their session \
-         (the janitor reconnected {janitor_reconnects} time(s)).\n  \
+         (the janitor reconnected {janitor_reconnects} time(s); sessions that died right after \
+         opening: {}).\n  \
          in the workers' hands when their sessions died: {held_at_crash} jobs claimed and not yet reported, {} \
          completions and {} failures sent but not acknowledged ({completed_unacknowledged} of the completions \
          had committed); producer transactions cut at COMMIT: {} jobs ({doubtful_adds_committed} committed).\n  \
@@ -1533,6 +1575,7 @@ fn a_server_crash_under_a_running_queue_loses_no_job() {
         back_after.as_secs_f64(),
         reconnect_ms.iter().min().unwrap(),
         reconnect_ms.iter().max().unwrap(),
+        STILLBORN_SESSIONS.load(Ordering::SeqCst),
         complete_in_doubt.len(),
         fail_in_doubt.len(),
         added_in_doubt.len(),
