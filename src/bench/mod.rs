@@ -23,7 +23,10 @@ use std::time::{Duration, Instant};
 pub struct BenchConfig {
     pub short: bool,
     pub clients: usize,
+    /// Clock time per scenario and design, split into `rounds` slices.
     pub duration: Duration,
+    /// Slices per design; the designs of a scenario take turns.
+    pub rounds: usize,
     /// Empty = every scenario.
     pub scenarios: Vec<String>,
 }
@@ -34,6 +37,7 @@ pub struct BenchReport {
     pub database: String,
     pub clients: usize,
     pub duration_seconds: f64,
+    pub rounds: usize,
     pub short: bool,
     /// `pg_stat_statements` (exact, all statements of the clients) or `explain` (one claim).
     pub buffers_source: String,
@@ -109,11 +113,15 @@ pub fn run(
     };
     let mut results: Vec<BenchResult> = Vec::new();
     for scenario in &wanted {
-        for &design in scenarios::designs(scenario) {
-            let Some(plan) = scenarios::plan(scenario, design, &sizes) else {
-                continue;
-            };
-            progress(&format!("{scenario} / {}", design.name()));
+        let runs: Vec<(Design, scenarios::Plan)> = scenarios::designs(scenario)
+            .iter()
+            .filter_map(|&d| scenarios::plan(scenario, d, &sizes).map(|p| (d, p)))
+            .collect();
+        // Every design's preload first (each design has its own tables; the
+        // two app_jobs designs only share tables in scenarios without one).
+        let mut explain = Vec::new();
+        for (design, plan) in &runs {
+            progress(&format!("{scenario} / {}: setup", design.name()));
             for stmt in plan
                 .setup
                 .split(';')
@@ -122,48 +130,59 @@ pub fn run(
             {
                 admin.batch_execute(stmt).map_err(|e| err(stmt, e))?;
             }
-            let explain_buffers = if pgss {
+            explain.push(if pgss {
                 None
             } else {
                 explain_buffers(&mut admin, plan.statement)
-            };
-            if pgss {
-                admin
-                    .batch_execute("SELECT pg_stat_statements_reset()")
-                    .map_err(|e| err("pg_stat_statements_reset", e))?;
-            }
-            let lsn0: String = admin
-                .query_one("SELECT pg_current_wal_lsn()::text", &[])
-                .map_err(|e| err("wal", e))?
-                .get(0);
-            let (ops, claims, seconds) = drive(db, config, &plan)?;
-            let wal: f64 = admin
-                .query_one(
-                    "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)::float8",
-                    &[&lsn0],
-                )
-                .map_err(|e| err("wal", e))?
-                .get(0);
-            let buffers_per_claim = if pgss {
-                let row = admin
+            });
+        }
+        // Then the clock: `rounds` slices per design, interleaved and in a
+        // rotating order, so that a change of load on the machine during the
+        // scenario hits every design alike.
+        let rounds = config.rounds.max(1);
+        let slice = config.duration / rounds as u32;
+        let mut totals = vec![Totals::default(); runs.len()];
+        for round in 0..rounds {
+            for k in 0..runs.len() {
+                let i = (round + k) % runs.len();
+                let (design, plan) = &runs[i];
+                progress(&format!(
+                    "{scenario} / {} (round {}/{rounds})",
+                    design.name(),
+                    round + 1
+                ));
+                if pgss {
+                    admin
+                        .batch_execute("SELECT pg_stat_statements_reset()")
+                        .map_err(|e| err("pg_stat_statements_reset", e))?;
+                }
+                let lsn0: String = admin
+                    .query_one("SELECT pg_current_wal_lsn()::text", &[])
+                    .map_err(|e| err("wal", e))?
+                    .get(0);
+                let (ops, seconds) = drive(db, config.clients, slice, *design, plan)?;
+                let wal: f64 = admin
                     .query_one(
-                        "SELECT coalesce(sum(shared_blks_hit + shared_blks_read), 0)::float8, \
-                                coalesce(sum(calls), 0)::float8 \
-                           FROM pg_stat_statements \
-                          WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-                            AND regexp_replace(query, '\\$[0-9]+|[0-9]+', '', 'g') \
-                              = regexp_replace($1, '\\$[0-9]+|[0-9]+', '', 'g')",
-                        &[&plan.statement],
+                        "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)::float8",
+                        &[&lsn0],
                     )
-                    .map_err(|e| err("pg_stat_statements", e))?;
-                let (blocks, calls): (f64, f64) = (row.get(0), row.get(1));
-                (calls > 0.0).then(|| blocks / calls)
-            } else {
-                explain_buffers
-            };
+                    .map_err(|e| err("wal", e))?
+                    .get(0);
+                let t = &mut totals[i];
+                t.ops += ops;
+                t.seconds += seconds;
+                t.wal += wal;
+                if pgss {
+                    let (blocks, calls) = statement_buffers(&mut admin, plan.statement)?;
+                    t.blocks += blocks;
+                    t.calls += calls;
+                }
+            }
+        }
+        for (((design, plan), t), explained) in runs.iter().zip(&totals).zip(explain) {
             let remaining = if plan.kind == Loop::BurnDown {
                 let sql = match design {
-                    Design::AppJobs => {
+                    Design::AppJobs | Design::AppJobsCoalesce => {
                         "SELECT count(*) FROM app_jobs.jobs WHERE locked_at IS NULL AND queue_name IS NULL"
                     }
                     Design::Bare => "SELECT count(*) FROM bench_bare.jobs",
@@ -176,12 +195,11 @@ pub fn run(
             } else {
                 None
             };
-            let _ = claims;
             results.push(BenchResult {
                 scenario: scenario.to_string(),
-                design,
-                per_second: if seconds > 0.0 {
-                    ops as f64 / seconds
+                design: *design,
+                per_second: if t.seconds > 0.0 {
+                    t.ops as f64 / t.seconds
                 } else {
                     0.0
                 },
@@ -190,11 +208,15 @@ pub fn run(
                     Loop::Enqueue => "jobs added",
                     _ => "jobs",
                 },
-                operations: ops,
-                seconds,
+                operations: t.ops,
+                seconds: t.seconds,
                 ratio_to_bare: None,
-                buffers_per_claim,
-                wal_bytes_per_op: (ops > 0).then(|| wal / ops as f64),
+                buffers_per_claim: if pgss {
+                    (t.calls > 0.0).then(|| t.blocks / t.calls)
+                } else {
+                    explained
+                },
+                wal_bytes_per_op: (t.ops > 0).then(|| t.wal / t.ops as f64),
                 unfinished: remaining,
             });
         }
@@ -223,6 +245,7 @@ pub fn run(
         database: db.describe(),
         clients: config.clients,
         duration_seconds: config.duration.as_secs_f64(),
+        rounds: config.rounds,
         short: config.short,
         buffers_source: if pgss {
             "pg_stat_statements"
@@ -235,6 +258,37 @@ pub fn run(
             .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")),
         results,
     })
+}
+
+/// What the slices of one design add up to in a scenario.
+#[derive(Clone, Default)]
+struct Totals {
+    ops: u64,
+    seconds: f64,
+    wal: f64,
+    blocks: f64,
+    calls: f64,
+}
+
+/// Shared buffers (hit + read) and calls of `statement` in this database
+/// since the last `pg_stat_statements_reset()`; nested statements count in
+/// the top-level statement that ran them.
+fn statement_buffers(
+    admin: &mut postgres::Client,
+    statement: &str,
+) -> Result<(f64, f64), String> {
+    let row = admin
+        .query_one(
+            "SELECT coalesce(sum(shared_blks_hit + shared_blks_read), 0)::float8, \
+                    coalesce(sum(calls), 0)::float8 \
+               FROM pg_stat_statements \
+              WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                AND regexp_replace(query, '\\$[0-9]+|[0-9]+', '', 'g') \
+                  = regexp_replace($1, '\\$[0-9]+|[0-9]+', '', 'g')",
+            &[&statement],
+        )
+        .map_err(|e| err("pg_stat_statements", e))?;
+    Ok((row.get(0), row.get(1)))
 }
 
 /// Shared buffers of one run of `statement`, rolled back.
@@ -256,23 +310,27 @@ fn explain_buffers(client: &mut postgres::Client, statement: &str) -> Option<f64
     Some(plan["Shared Hit Blocks"].as_f64()? + plan["Shared Read Blocks"].as_f64().unwrap_or(0.0))
 }
 
-/// Run the clients; returns (operations, claim calls, seconds).
+/// Run the clients for `duration`; returns (operations, seconds).
 fn drive(
     db: &Settings,
-    config: &BenchConfig,
+    clients: usize,
+    duration: Duration,
+    design: Design,
     plan: &scenarios::Plan,
-) -> Result<(u64, u64, f64), String> {
-    let clients = config.clients.max(1);
+) -> Result<(u64, f64), String> {
+    let clients = clients.max(1);
     let start = Arc::new(Barrier::new(clients + 1));
     let mut handles = Vec::new();
     for c in 0..clients {
         let mut client = db.connect(None).map_err(|e| err("connect", e))?;
+        if let Some(sql) = design.session_setup() {
+            client.batch_execute(sql).map_err(|e| err(sql, e))?;
+        }
         let start = Arc::clone(&start);
         let statement = plan.statement;
         let enqueue = plan.enqueue;
         let kind = plan.kind;
-        let duration = config.duration;
-        handles.push(thread::spawn(move || -> Result<(u64, u64), String> {
+        handles.push(thread::spawn(move || -> Result<u64, String> {
             let worker = format!("bench-{}-{c}", std::process::id());
             let stmt = client.prepare(statement).map_err(|e| err(statement, e));
             let enq = enqueue.map(|e| client.prepare(e));
@@ -284,7 +342,7 @@ fn drive(
                 None => None,
             };
             let deadline = Instant::now() + duration;
-            let (mut ops, mut calls, mut empty) = (0u64, 0u64, 0u32);
+            let (mut ops, mut empty) = (0u64, 0u32);
             while Instant::now() < deadline {
                 if let Some(enq) = &enq {
                     client.query_one(enq, &[]).map_err(|e| err("enqueue", e))?;
@@ -295,7 +353,6 @@ fn drive(
                     client.query_one(&stmt, &[&worker])
                 }
                 .map_err(|e| err(statement, e))?;
-                calls += 1;
                 let n: i64 = row.get(0);
                 match kind {
                     Loop::Poll => ops += 1,
@@ -312,42 +369,40 @@ fn drive(
                     }
                 }
             }
-            Ok((ops, calls))
+            Ok(ops)
         }));
     }
     start.wait();
     let began = Instant::now();
     let mut ops = 0;
-    let mut calls = 0;
     for h in handles {
-        let (o, c) = h
+        ops += h
             .join()
             .map_err(|_| "a bench client panicked".to_string())??;
-        ops += o;
-        calls += c;
     }
-    Ok((ops, calls, began.elapsed().as_secs_f64()))
+    Ok((ops, began.elapsed().as_secs_f64()))
 }
 
 /// The report as a table.
 pub fn human(report: &BenchReport) -> String {
     let mut out = format!(
-        "{}\nclients {}, {} s per scenario{}, buffers from {}, load average {}\n\n",
+        "{}\nclients {}, {} s per scenario and design in {} interleaved rounds{}, buffers from {}, load average {}\n\n",
         report.server_version,
         report.clients,
         report.duration_seconds,
+        report.rounds,
         if report.short { " (--short)" } else { "" },
         report.buffers_source,
         report.load_average.as_deref().unwrap_or("?")
     );
     out.push_str(&format!(
-        "{:<10} {:<9} {:>12} {:<11} {:>8} {:>11} {:>10} {:>10}\n",
+        "{:<10} {:<17} {:>12} {:<11} {:>8} {:>11} {:>10} {:>10}\n",
         "scenario", "design", "per second", "unit", "x bare", "buf/claim", "WAL B/op", "left"
     ));
     for r in &report.results {
         let f = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:.p$}"));
         out.push_str(&format!(
-            "{:<10} {:<9} {:>12.0} {:<11} {:>8} {:>11} {:>10} {:>10}\n",
+            "{:<10} {:<17} {:>12.0} {:<11} {:>8} {:>11} {:>10} {:>10}\n",
             r.scenario,
             r.design.name(),
             r.per_second,

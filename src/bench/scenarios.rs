@@ -7,6 +7,9 @@
 pub enum Design {
     /// The deployed `app_jobs` schema.
     AppJobs,
+    /// The deployed `app_jobs` schema, its sessions with
+    /// `app_jobs.notify = 'coalesce'` (enqueuing scenarios only).
+    AppJobsCoalesce,
     /// `bench_bare`: minimal table, one partial index, claim = DELETE.
     Bare,
     /// `bench_naive`: the first-generation design.
@@ -14,9 +17,23 @@ pub enum Design {
 }
 
 impl Design {
+    /// Whether the design is the deployed `app_jobs` schema.
+    pub fn is_app_jobs(self) -> bool {
+        matches!(self, Design::AppJobs | Design::AppJobsCoalesce)
+    }
+
+    /// What each client session runs once after connecting.
+    pub fn session_setup(self) -> Option<&'static str> {
+        match self {
+            Design::AppJobsCoalesce => Some("SET app_jobs.notify = 'coalesce'"),
+            _ => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Design::AppJobs => "app_jobs",
+            Design::AppJobsCoalesce => "app_jobs/coalesce",
             Design::Bare => "bare",
             Design::Naive => "naive",
         }
@@ -82,7 +99,7 @@ const TENANT: &str = "5b720132-17d5-424d-9bcb-ee7b17c13d43";
 
 fn clear(design: Design) -> &'static str {
     match design {
-        Design::AppJobs => "TRUNCATE app_jobs.jobs, app_jobs.job_queues;",
+        Design::AppJobs | Design::AppJobsCoalesce => "TRUNCATE app_jobs.jobs, app_jobs.job_queues;",
         Design::Bare => "TRUNCATE bench_bare.jobs;",
         Design::Naive => "TRUNCATE bench_naive.jobs, bench_naive.job_queues;",
     }
@@ -90,7 +107,7 @@ fn clear(design: Design) -> &'static str {
 
 fn table(design: Design) -> &'static str {
     match design {
-        Design::AppJobs => "app_jobs.jobs",
+        Design::AppJobs | Design::AppJobsCoalesce => "app_jobs.jobs",
         Design::Bare => "bench_bare.jobs",
         Design::Naive => "bench_naive.jobs",
     }
@@ -100,11 +117,11 @@ fn table(design: Design) -> &'static str {
 fn insert(design: Design, n: i64, run_at: &str, queue: Option<&str>) -> String {
     let t = table(design);
     match (design, queue) {
-        (Design::AppJobs, None) => format!(
+        (Design::AppJobs | Design::AppJobsCoalesce, None) => format!(
             "INSERT INTO {t} (database_id, task_identifier, run_at) \
              SELECT '{TENANT}', 'bench', {run_at} FROM generate_series(1, {n}) AS n;"
         ),
-        (Design::AppJobs, Some(q)) => format!(
+        (Design::AppJobs | Design::AppJobsCoalesce, Some(q)) => format!(
             "INSERT INTO {t} (database_id, task_identifier, run_at, queue_name) \
              SELECT '{TENANT}', 'bench', {run_at}, {q} FROM generate_series(1, {n}) AS n;"
         ),
@@ -147,6 +164,13 @@ pub fn designs(scenario: &str) -> &'static [Design] {
         "stuck" => &[Design::AppJobs, Design::Naive],
         // the naive design has no batch API
         "batched" => &[Design::AppJobs, Design::Bare],
+        // what notifications cost the enqueuer
+        "steady" | "enqueue" => &[
+            Design::AppJobs,
+            Design::AppJobsCoalesce,
+            Design::Bare,
+            Design::Naive,
+        ],
         _ => &[Design::AppJobs, Design::Bare, Design::Naive],
     }
 }
@@ -166,17 +190,17 @@ pub fn bare_reference(scenario: &str) -> &'static str {
 
 pub fn plan(scenario: &str, design: Design, sizes: &Sizes) -> Option<Plan> {
     let claim = match design {
-        Design::AppJobs => CLAIM_COMPLETE_APP,
+        Design::AppJobs | Design::AppJobsCoalesce => CLAIM_COMPLETE_APP,
         Design::Bare => CLAIM_COMPLETE_BARE,
         Design::Naive => CLAIM_COMPLETE_NAIVE,
     };
     let enqueue = match design {
-        Design::AppJobs => ENQ_APP,
+        Design::AppJobs | Design::AppJobsCoalesce => ENQ_APP,
         Design::Bare => ENQ_BARE,
         Design::Naive => ENQ_NAIVE,
     };
     let poll = match design {
-        Design::AppJobs => POLL_APP,
+        Design::AppJobs | Design::AppJobsCoalesce => POLL_APP,
         Design::Bare => CLAIM_COMPLETE_BARE,
         Design::Naive => POLL_NAIVE,
     };
@@ -210,7 +234,7 @@ pub fn plan(scenario: &str, design: Design, sizes: &Sizes) -> Option<Plan> {
                 Some("'stuck-' || (n % 2)"),
             ));
             let (jobs, queues) = match design {
-                Design::AppJobs => ("app_jobs.jobs", "app_jobs.job_queues"),
+                Design::AppJobs | Design::AppJobsCoalesce => ("app_jobs.jobs", "app_jobs.job_queues"),
                 Design::Naive => ("bench_naive.jobs", "bench_naive.job_queues"),
                 Design::Bare => return None,
             };
@@ -260,7 +284,7 @@ pub fn plan(scenario: &str, design: Design, sizes: &Sizes) -> Option<Plan> {
         "batched" => {
             setup.push_str(&insert(design, sizes.backlog, due, None));
             let statement = match design {
-                Design::AppJobs => BATCH_APP,
+                Design::AppJobs | Design::AppJobsCoalesce => BATCH_APP,
                 Design::Bare => BATCH_BARE,
                 Design::Naive => return None,
             };
@@ -278,7 +302,7 @@ pub fn plan(scenario: &str, design: Design, sizes: &Sizes) -> Option<Plan> {
     plan.setup
         .push_str(&format!("VACUUM ANALYZE {};", table(design)));
     if design != Design::Bare {
-        let q = if design == Design::AppJobs {
+        let q = if design.is_app_jobs() {
             "app_jobs.job_queues"
         } else {
             "bench_naive.job_queues"

@@ -78,6 +78,7 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
         )?;
         let config = BenchConfig {
             short: args.short,
+            rounds: args.rounds.map_or(if args.short { 2 } else { 4 }, |n| n as usize),
             clients: args.clients,
             duration,
             scenarios: args.scenarios.clone(),
