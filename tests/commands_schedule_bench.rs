@@ -59,10 +59,20 @@ fn bench_short_runs_every_scenario_and_cleans_up() {
     );
     let report = common::json_stdout(&output);
     let results = report["results"].as_array().expect("a results list");
-    for scenario in ["steady", "burndown", "stuck", "idle0", "idle", "enqueue", "batched"] {
-        assert!(results.iter().any(|r| r["scenario"] == scenario), "no {scenario} result: {report}");
+    for scenario in [
+        "steady", "burndown", "stuck", "idle0", "idle", "enqueue", "batched",
+    ] {
+        assert!(
+            results.iter().any(|r| r["scenario"] == scenario),
+            "no {scenario} result: {report}"
+        );
     }
-    assert!(results.iter().all(|r| r["operations"].as_u64().unwrap() > 0), "{report}");
+    assert!(
+        results
+            .iter()
+            .all(|r| r["operations"].as_u64().unwrap() > 0),
+        "{report}"
+    );
     let leftovers = common::pg::server()
         .client("postgres")
         .query_one(

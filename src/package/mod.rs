@@ -89,7 +89,6 @@ impl SqlFile {
     }
 }
 
-
 /// Which script of a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScriptKind {
