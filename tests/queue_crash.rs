@@ -16,6 +16,12 @@
 //! and unlocked, the indexes match the heap (amcheck) and `jobsctl verify`
 //! passes.
 //!
+//! Known defect, counted but not asserted: a named queue can run other jobs
+//! while a dead worker's expired job of it is still locked, when that job's
+//! row is busy at the claim ("an expired queue lock is released while its
+//! job is still locked", docs/reliability.md). Turn the count into an
+//! assertion once the SQL is fixed.
+//!
 //! In a test binary of its own, because the crash hits every session of
 //! the cluster. Figures and the command are in `docs/reliability.md`:
 //!
@@ -375,6 +381,13 @@ struct WorkerReport {
     refused_after_expiry: usize,
     reconnect: Vec<Duration>,
     retries: usize,
+    /// (queue, claimed job, other job, its holder): after the crash, a job
+    /// of a named queue claimed while another job of that queue was still
+    /// locked by a dead worker id. Dead locks only go away, so the two
+    /// were locked at once: the known defect "an expired queue lock is
+    /// released while its job's lock is not" (docs/reliability.md).
+    /// Counted, not asserted, until it is fixed.
+    overtaken: Vec<(String, i64, i64, String)>,
 }
 
 struct Conn {
@@ -476,6 +489,21 @@ impl Worker<'_> {
             }
         }
         self.holding = claims.clone();
+        if shared.crashed.load(Ordering::SeqCst) {
+            let conn = self.conn.as_mut().unwrap();
+            for claim in &claims {
+                let Some(queue) = &claim.queue else { continue };
+                for row in conn.client.query(
+                    "SELECT id, locked_by FROM app_jobs.jobs \
+                      WHERE queue_name = $1 AND id <> $2 AND locked_by LIKE '%-g0'",
+                    &[queue, &claim.id],
+                )? {
+                    self.report
+                        .overtaken
+                        .push((queue.clone(), claim.id, row.get(0), row.get(1)));
+                }
+            }
+        }
 
         // A hold job is kept until the server has crashed: the crash then
         // hits jobs held by workers of every kind.
@@ -1221,6 +1249,7 @@ fn a_server_crash_under_a_running_queue_loses_no_job() {
     let (mut claims, mut failed, mut held_at_crash, mut refused, mut retries) =
         (0, 0, 0, 0, produced.retries);
     let mut reconnect: Vec<Duration> = produced.reconnect.clone();
+    let mut overtaken = Vec::new();
     for report in &reports {
         for (id, worker) in &report.completed {
             if completed.insert(*id, worker.clone()).is_some() {
@@ -1246,6 +1275,7 @@ fn a_server_crash_under_a_running_queue_loses_no_job() {
         refused += report.refused_after_expiry;
         retries += report.retries;
         reconnect.extend(&report.reconnect);
+        overtaken.extend(report.overtaken.iter().cloned());
     }
     assert!(
         completed_twice.is_empty(),
@@ -1562,6 +1592,7 @@ fn a_server_crash_under_a_running_queue_loses_no_job() {
          {SHORT_EXPIRY} expiry: {} (claimed again {expired_reclaimed}, superseded and deleted \
          {expired_dropped}, permanently failed at max_attempts {expired_failed}, replaced by a keyed add \
          {expired_replaced}).\n  \
+         claims of a queue's job while a dead worker's job of it was still locked (known defect): {} {:?}.\n  \
          live locks lost to the expiry: {} ({expired_live} recovered, {refused} reports refused); \
          deadlock retries: {retries}; {rescheduled} retries pulled forward; {amcheck}; {seconds:.1} s; \
          load average before {load_before}, after {}",
@@ -1584,6 +1615,8 @@ fn a_server_crash_under_a_running_queue_loses_no_job() {
         locked_queues.len(),
         to_release.len(),
         to_expire.len(),
+        overtaken.len(),
+        overtaken,
         ledger.preempted,
         load_average()
     );
