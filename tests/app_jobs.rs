@@ -1217,6 +1217,80 @@ fn revert_removes_every_app_jobs_object_and_empties_the_registry() {
     );
 }
 
+/// An expired job whose row another transaction holds at the moment of a
+/// claim cannot be recovered then (SKIP LOCKED); its queue must stay locked
+/// too, or the claim would run the queue's next job beside it. Once the row
+/// is free, the next claim recovers the job and its queue together.
+#[test]
+fn an_expired_job_whose_row_is_busy_keeps_its_queue_locked() {
+    let db = deployed("expired_busy_row");
+    let mut c = db.client();
+    for claim in [
+        "SELECT id FROM app_jobs.get_job($1, NULL, '1 minute')",
+        "SELECT id FROM app_jobs.get_jobs($1, NULL, '1 minute', 5)",
+    ] {
+        ok(c.batch_execute("TRUNCATE app_jobs.jobs"), "truncate");
+        let first: i64 = ok(
+            c.query_one(
+                &format!(
+                    "SELECT (app_jobs.add_job('{TENANT}', 't', queue_name := 'q', run_at := now() - interval '2 minutes')).id"
+                ),
+                &[],
+            ),
+            "add first",
+        )
+        .get(0);
+        ok(
+            c.batch_execute(&format!(
+                "SELECT app_jobs.add_job('{TENANT}', 't', queue_name := 'q', run_at := now() - interval '1 minute')"
+            )),
+            "add second",
+        );
+        let claimed: i64 = ok(
+            c.query_one("SELECT (app_jobs.get_job('dead-worker')).id", &[]),
+            "dead worker claims",
+        )
+        .get(0);
+        assert_eq!(claimed, first);
+        // the dead worker's locks are an hour old
+        ok(
+            c.batch_execute(
+                "UPDATE app_jobs.jobs SET locked_at = now() - interval '1 hour' WHERE locked_by = 'dead-worker'; \
+                 UPDATE app_jobs.job_queues SET locked_at = now() - interval '1 hour' WHERE locked_by = 'dead-worker'",
+            ),
+            "age the locks",
+        );
+        let mut holder = db.client();
+        ok(
+            holder.batch_execute(&format!(
+                "BEGIN; SELECT 1 FROM app_jobs.jobs WHERE id = {first} FOR UPDATE"
+            )),
+            "hold the expired job's row",
+        );
+        let rows = ok(c.query(claim, &[&"w2"]), "claim while the row is busy");
+        let ids: Vec<Option<i64>> = rows.iter().map(|r| r.get(0)).collect();
+        assert!(
+            ids.iter().all(Option::is_none),
+            "{claim}: claimed {ids:?} while job {first} of the queue is still locked"
+        );
+        ok(holder.batch_execute("COMMIT"), "release the row");
+        let rows = ok(c.query(claim, &[&"w2"]), "claim after");
+        let ids: Vec<Option<i64>> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(
+            ids,
+            [Some(first)],
+            "{claim}: the recovered job runs again, alone"
+        );
+        assert_eq!(
+            count(
+                &mut c,
+                "SELECT count(*) FROM app_jobs.jobs WHERE queue_name = 'q' AND locked_at IS NOT NULL"
+            ),
+            1
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 9. Notifications.
 

@@ -16,11 +16,9 @@
 //! and unlocked, the indexes match the heap (amcheck) and `jobsctl verify`
 //! passes.
 //!
-//! Known defect, counted but not asserted: a named queue can run other jobs
-//! while a dead worker's expired job of it is still locked, when that job's
-//! row is busy at the claim ("an expired queue lock is released while its
-//! job is still locked", docs/reliability.md). Turn the count into an
-//! assertion once the SQL is fixed.
+//! No named queue runs a job while a dead worker's expired job of it is
+//! still locked (the defect this test found: an expired queue lock was
+//! released while its job's row was busy; see docs/reliability.md).
 //!
 //! In a test binary of its own, because the crash hits every session of
 //! the cluster. Figures and the command are in `docs/reliability.md`:
@@ -385,8 +383,8 @@ struct WorkerReport {
     /// of a named queue claimed while another job of that queue was still
     /// locked by a dead worker id. Dead locks only go away, so the two
     /// were locked at once: the known defect "an expired queue lock is
-    /// released while its job's lock is not" (docs/reliability.md).
-    /// Counted, not asserted, until it is fixed.
+    /// released while its job's lock is not" (docs/reliability.md, fixed).
+    /// Must stay empty.
     overtaken: Vec<(String, i64, i64, String)>,
 }
 
@@ -1277,6 +1275,11 @@ fn a_server_crash_under_a_running_queue_loses_no_job() {
         reconnect.extend(&report.reconnect);
         overtaken.extend(report.overtaken.iter().cloned());
     }
+    assert!(
+        overtaken.is_empty(),
+        "a named queue ran a job while a dead worker's job of it was still locked \
+         (queue, claimed job, locked job, its holder): {overtaken:?}"
+    );
     assert!(
         completed_twice.is_empty(),
         "completed twice: {completed_twice:?}"

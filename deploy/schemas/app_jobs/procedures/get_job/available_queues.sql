@@ -8,11 +8,14 @@ BEGIN;
 -- get_job looks for available named queues through job_queues_available_idx
 -- instead of reading every row of job_queues: step 2 asks for
 -- "q.locked_at IS NULL" only, and a new step 1b first releases queue locks
--- older than the job expiry (through job_queues_locked_at_idx), which the
--- previous step 2 took over with an OR.  Same signature, same rules,
--- same results.  Why: job_queues keeps a dead row version per counter
--- update, so after a bulk load into named queues a claim read ~110 pages
--- of it (docs/performance.md, "stuck").
+-- older than the job expiry that have no running job (through
+-- job_queues_locked_at_idx), which the previous step 2 took over with an
+-- OR, even while the queue's expired job was still locked (its row busy
+-- for step 1): the queue then ran two jobs at once (found by
+-- tests/queue_crash.rs).  Same signature and results otherwise.  Why the
+-- index: job_queues keeps a dead row version per counter update, so after
+-- a bulk load into named queues a claim read ~110 pages of it
+-- (docs/performance.md, "stuck").
 CREATE OR REPLACE FUNCTION app_jobs.get_job(
   worker_id text,
   task_identifiers text[] DEFAULT NULL,
@@ -72,15 +75,24 @@ BEGIN
     END IF;
   END LOOP;
 
-  -- 1b. queue locks older than the cutoff that step 1 did not release (the
-  --     running job was deleted or moved by hand, or its row was busy):
-  --     release them here, so that step 2 asks for unlocked queues only and
-  --     stays on job_queues_available_idx (an OR with the expiry would not)
+  -- 1b. queue locks older than the cutoff without a running job (it was
+  --     deleted or moved by hand): release them here, so that step 2 asks
+  --     for unlocked queues only and stays on job_queues_available_idx (an
+  --     OR with the expiry would not).  A queue that still has a locked job
+  --     keeps its lock: that job's row was busy for step 1 (SKIP LOCKED),
+  --     and releasing its queue would let a second job of the queue run
+  --     beside it; a later claim recovers both together.  The NOT EXISTS
+  --     reads jobs_locked_at_idx (running jobs only), and only for expired
+  --     queue locks, which are rare.
   UPDATE app_jobs.job_queues AS q
      SET locked_at = NULL, locked_by = NULL
    WHERE q.queue_name IN (SELECT q2.queue_name
                             FROM app_jobs.job_queues AS q2
                            WHERE q2.locked_at < v_cutoff
+                             AND NOT EXISTS (SELECT 1
+                                               FROM app_jobs.jobs AS j
+                                              WHERE j.locked_at IS NOT NULL
+                                                AND j.queue_name = q2.queue_name)
                            ORDER BY q2.locked_at
                            LIMIT 100
                              FOR UPDATE SKIP LOCKED);
