@@ -237,7 +237,8 @@ pub struct BenchArgs {
     /// with --short 2).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100))]
     pub rounds: Option<u64>,
-    /// Only this scenario (repeatable): steady, burndown, stuck, idle0, idle, enqueue, batched.
+    /// Only this scenario (repeatable): steady, burndown, stuck, idle0, idle, enqueue, batched,
+    /// deploy (jobsctl deploy into fresh databases next to psql --single-transaction).
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,
 }

@@ -73,6 +73,22 @@ fn bench_short_runs_every_scenario_and_cleans_up() {
             .all(|r| r["operations"].as_u64().unwrap() > 0),
         "{report}"
     );
+    // the deploy scenario: jobsctl deploy and its no-op redeploy, next to
+    // psql --single-transaction of the same SQL (Debian's psql is there)
+    let deploy = &report["deploy"];
+    assert!(deploy["changes"].as_u64().unwrap() > 70, "{report}");
+    assert!(deploy["jobsctl_seconds"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(deploy["noop_seconds"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(deploy["psql_seconds"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(deploy["ratio_to_psql"].as_f64().unwrap() > 0.0, "{report}");
+    let samples = deploy["samples"].as_array().unwrap();
+    for tool in ["jobsctl", "jobsctl no-op", "psql"] {
+        assert_eq!(
+            samples.iter().filter(|s| s["tool"] == tool).count(),
+            2,
+            "two rounds of {tool}: {report}"
+        );
+    }
     let leftovers = common::pg::server()
         .client("postgres")
         .query_one(

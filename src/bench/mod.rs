@@ -9,6 +9,7 @@
 //! job (`pg_current_wal_lsn()` before and after; cluster-wide, so other
 //! activity on the server is counted too).
 
+pub mod deploy;
 pub mod reference;
 pub mod scenarios;
 
@@ -27,7 +28,7 @@ pub struct BenchConfig {
     pub duration: Duration,
     /// Slices per design; the designs of a scenario take turns.
     pub rounds: usize,
-    /// Empty = every scenario.
+    /// The queue scenarios to run, in any order (they run in [`SCENARIO_NAMES`] order).
     pub scenarios: Vec<String>,
 }
 
@@ -43,6 +44,8 @@ pub struct BenchReport {
     pub buffers_source: String,
     pub load_average: Option<String>,
     pub results: Vec<BenchResult>,
+    /// The `deploy` scenario, when it ran (see [`deploy`]).
+    pub deploy: Option<deploy::DeployReport>,
 }
 
 #[derive(Debug, Serialize)]
@@ -102,15 +105,11 @@ pub fn run(
         .map_err(|e| err("version", e))?
         .get(0);
     let sizes = Sizes::new(config.short);
-    let wanted: Vec<&str> = if config.scenarios.is_empty() {
-        SCENARIO_NAMES.to_vec()
-    } else {
-        SCENARIO_NAMES
-            .iter()
-            .copied()
-            .filter(|s| config.scenarios.iter().any(|w| w == s))
-            .collect()
-    };
+    let wanted: Vec<&str> = SCENARIO_NAMES
+        .iter()
+        .copied()
+        .filter(|s| config.scenarios.iter().any(|w| w == s))
+        .collect();
     let mut results: Vec<BenchResult> = Vec::new();
     for scenario in &wanted {
         let runs: Vec<(Design, scenarios::Plan)> = scenarios::designs(scenario)
@@ -257,6 +256,7 @@ pub fn run(
             .ok()
             .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")),
         results,
+        deploy: None,
     })
 }
 
@@ -273,10 +273,7 @@ struct Totals {
 /// Shared buffers (hit + read) and calls of `statement` in this database
 /// since the last `pg_stat_statements_reset()`; nested statements count in
 /// the top-level statement that ran them.
-fn statement_buffers(
-    admin: &mut postgres::Client,
-    statement: &str,
-) -> Result<(f64, f64), String> {
+fn statement_buffers(admin: &mut postgres::Client, statement: &str) -> Result<(f64, f64), String> {
     let row = admin
         .query_one(
             "SELECT coalesce(sum(shared_blks_hit + shared_blks_read), 0)::float8, \

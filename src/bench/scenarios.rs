@@ -234,7 +234,9 @@ pub fn plan(scenario: &str, design: Design, sizes: &Sizes) -> Option<Plan> {
                 Some("'stuck-' || (n % 2)"),
             ));
             let (jobs, queues) = match design {
-                Design::AppJobs | Design::AppJobsCoalesce => ("app_jobs.jobs", "app_jobs.job_queues"),
+                Design::AppJobs | Design::AppJobsCoalesce => {
+                    ("app_jobs.jobs", "app_jobs.job_queues")
+                }
                 Design::Naive => ("bench_naive.jobs", "bench_naive.job_queues"),
                 Design::Bare => return None,
             };

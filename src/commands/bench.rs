@@ -3,14 +3,18 @@
 //! database again (also when the bench fails).
 
 use super::project::Project;
+use crate::bench::deploy::{DeployBench, SqlStep, single_transaction_sql};
 use crate::bench::{self, BenchConfig};
 use crate::cli::{BenchArgs, Format, TxScope, WorkspaceArgs};
 use crate::engine::deploy::{DeployOptions, deploy};
-use crate::engine::plan::deploy_plan;
+use crate::engine::plan::{Step, deploy_plan};
 use crate::error::Error;
 use crate::output::Printer;
 use std::io::Write;
 use std::time::Duration;
+
+/// The scenario that times deploys rather than the queue.
+const DEPLOY: &str = "deploy";
 
 pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(), Error> {
     if args.clients == 0 {
@@ -29,13 +33,28 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
         None => Duration::from_secs(8),
     };
     for s in &args.scenarios {
-        if !bench::SCENARIO_NAMES.contains(&s.as_str()) {
+        if !bench::SCENARIO_NAMES.contains(&s.as_str()) && s != DEPLOY {
             return Err(Error::Usage(format!(
-                "--scenario {s}: unknown; known: {}",
+                "--scenario {s}: unknown; known: {}, {DEPLOY}",
                 bench::SCENARIO_NAMES.join(", ")
             )));
         }
     }
+    // No --scenario: every queue scenario, then deploy.
+    let every = args.scenarios.is_empty();
+    let queue_scenarios: Vec<String> = if every {
+        bench::SCENARIO_NAMES
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        args.scenarios
+            .iter()
+            .filter(|s| *s != DEPLOY)
+            .cloned()
+            .collect()
+    };
+    let deploy_scenario = every || args.scenarios.iter().any(|s| s == DEPLOY);
     let (workspace, resolution) = super::open_workspace(
         project,
         &WorkspaceArgs {
@@ -44,6 +63,7 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
         },
     )?;
     let plan = deploy_plan(&workspace, &resolution);
+    let workspace_dir = project.workspace(None)?;
     let (settings, _) = project.connection(&args.connection, printer)?;
     let name = format!("jobsctl_bench_{}", std::process::id());
     let fail = |what: &str, e: &dyn std::fmt::Display| {
@@ -78,10 +98,12 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
         )?;
         let config = BenchConfig {
             short: args.short,
-            rounds: args.rounds.map_or(if args.short { 2 } else { 4 }, |n| n as usize),
+            rounds: args
+                .rounds
+                .map_or(if args.short { 2 } else { 4 }, |n| n as usize),
             clients: args.clients,
             duration,
-            scenarios: args.scenarios.clone(),
+            scenarios: queue_scenarios,
         };
         let quiet = printer.quiet();
         bench::run(&bench_settings, &config, &|step| {
@@ -92,14 +114,46 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
         .map_err(|e| fail("bench", &e))
     })();
     let dropped = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-    let report = result?;
+    let mut report = result?;
     dropped.map_err(|e| fail("drop the bench database", &e))?;
+    if deploy_scenario {
+        let steps = plan.steps.iter().flat_map(|step| match step {
+            Step::Extension { name, .. } => vec![SqlStep::Extension(name)],
+            Step::Package { name, changes, .. } => changes
+                .iter()
+                .filter_map(|c| workspace.package(name)?.scripts_of(&c.name))
+                .filter_map(|scripts| std::str::from_utf8(&scripts.deploy.bytes).ok())
+                .map(SqlStep::Script)
+                .collect(),
+        });
+        let input = DeployBench {
+            exe: std::env::current_exe()?,
+            workspace: workspace_dir.as_deref(),
+            sql: single_transaction_sql(steps),
+            changes: plan.change_count(),
+            rounds: args
+                .rounds
+                .map_or(if args.short { 2 } else { 7 }, |n| n as usize),
+        };
+        let quiet = printer.quiet();
+        report.deploy = Some(
+            bench::deploy::run(&input, &settings, &mut admin, &|step| {
+                if !quiet {
+                    let _ = writeln!(anstream::stderr(), "bench: {step}");
+                }
+            })
+            .map_err(|e| fail("bench deploy", &e))?,
+        );
+    }
     let mut out = std::io::stdout().lock();
     if printer.format() == Format::Json {
         serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
         writeln!(out)?;
     } else {
         write!(out, "{}", bench::human(&report))?;
+        if let Some(deploy) = &report.deploy {
+            write!(out, "{}", bench::deploy::human(deploy))?;
+        }
     }
     Ok(())
 }

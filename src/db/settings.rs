@@ -457,6 +457,83 @@ impl Settings {
         }
     }
 
+    /// The libpq environment variables that make a libpq program (psql, or
+    /// a jobsctl child process) connect where these settings connect, for
+    /// `Command::envs`. Holds the password (PGPASSWORD) when there is one:
+    /// pass it to a child's environment only, never print it.
+    pub fn libpq_env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        use std::ffi::OsString;
+        let join = |parts: Vec<String>| OsString::from(parts.join(","));
+        let mut env = vec![
+            (
+                "PGHOST",
+                join(
+                    self.endpoints
+                        .iter()
+                        .map(|e| match &e.host {
+                            Host::Tcp(name) => name.clone(),
+                            Host::Unix(dir) => dir.display().to_string(),
+                        })
+                        .collect(),
+                ),
+            ),
+            (
+                "PGPORT",
+                join(self.endpoints.iter().map(|e| e.port.to_string()).collect()),
+            ),
+            ("PGUSER", OsString::from(&self.user)),
+            ("PGDATABASE", OsString::from(&self.dbname)),
+            ("PGSSLMODE", OsString::from(self.ssl_mode.as_str())),
+            ("PGAPPNAME", OsString::from(&self.application_name)),
+        ];
+        if self.endpoints.iter().any(|e| e.hostaddr.is_some()) {
+            env.push((
+                "PGHOSTADDR",
+                join(
+                    self.endpoints
+                        .iter()
+                        .map(|e| e.hostaddr.map(|a| a.to_string()).unwrap_or_default())
+                        .collect(),
+                ),
+            ));
+        }
+        match &self.ssl_root_cert {
+            RootCert::File(path) => env.push(("PGSSLROOTCERT", path.clone().into_os_string())),
+            RootCert::System => env.push(("PGSSLROOTCERT", OsString::from("system"))),
+            RootCert::Default(_) => {}
+        }
+        if let Some(password) = &self.password {
+            #[cfg(unix)]
+            {
+                use std::os::unix::ffi::OsStringExt;
+                env.push(("PGPASSWORD", OsString::from_vec(password.0.clone())));
+            }
+        }
+        if let Some(file) = &self.passfile {
+            env.push(("PGPASSFILE", file.clone().into_os_string()));
+        }
+        if let Some(options) = &self.options {
+            env.push(("PGOPTIONS", OsString::from(options)));
+        }
+        if let Some(timeout) = self.connect_timeout {
+            env.push((
+                "PGCONNECT_TIMEOUT",
+                OsString::from(timeout.as_secs().max(2).to_string()),
+            ));
+        }
+        match self.session_attrs {
+            SessionAttrs::Any => {}
+            SessionAttrs::ReadWrite => env.push(("PGTARGETSESSIONATTRS", "read-write".into())),
+            SessionAttrs::ReadOnly => env.push(("PGTARGETSESSIONATTRS", "read-only".into())),
+        }
+        match self.channel_binding {
+            ChannelBinding::Prefer => {}
+            ChannelBinding::Disable => env.push(("PGCHANNELBINDING", "disable".into())),
+            ChannelBinding::Require => env.push(("PGCHANNELBINDING", "require".into())),
+        }
+        env
+    }
+
     /// `user@host:port/database`, hosts separated by commas, with
     /// `(sslmode=...)` when it is not the default and a host is reached
     /// over TCP. Never the password.

@@ -514,3 +514,43 @@ fn the_os_account_is_found() {
     let (name, _) = os_account().expect("the current user is in the password database");
     assert!(!name.is_empty());
 }
+
+#[test]
+fn libpq_env_round_trips_through_the_pg_variables() {
+    let given = [
+        ("PGHOST", "db1.example.com,/run/pg"),
+        ("PGHOSTADDR", "10.0.0.1,"),
+        ("PGPORT", "6543,5433"),
+        ("PGUSER", "app"),
+        ("PGPASSWORD", SECRET),
+        ("PGDATABASE", "appdb"),
+        ("PGSSLMODE", "verify-full"),
+        ("PGSSLROOTCERT", "/certs/ca.pem"),
+        ("PGAPPNAME", "deployer"),
+        ("PGCONNECT_TIMEOUT", "7"),
+        ("PGOPTIONS", "-c search_path=x"),
+        ("PGPASSFILE", "/secrets/pgpass"),
+        ("PGTARGETSESSIONATTRS", "read-only"),
+        ("PGCHANNELBINDING", "require"),
+    ];
+    let s = resolve(None, &given);
+    let env: Vec<(String, String)> = s
+        .libpq_env()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.into_string().unwrap()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let again = resolve(None, &pairs);
+    assert_eq!(again.endpoints, s.endpoints);
+    assert_eq!(again.user, s.user);
+    assert_eq!(again.password, s.password);
+    assert_eq!(again.dbname, s.dbname);
+    assert_eq!(again.ssl_mode, s.ssl_mode);
+    assert_eq!(again.ssl_root_cert, s.ssl_root_cert);
+    assert_eq!(again.application_name, s.application_name);
+    assert_eq!(again.connect_timeout, s.connect_timeout);
+    assert_eq!(again.options, s.options);
+    assert_eq!(again.passfile, s.passfile);
+    assert_eq!(again.session_attrs, s.session_attrs);
+    assert_eq!(again.channel_binding, s.channel_binding);
+}
