@@ -196,6 +196,54 @@ fn failing_change_leaves_nothing_and_the_next_run_continues() {
     assert_eq!(tables(&db), ["a", "b", "c"]);
 }
 
+/// A script that ends with `SET ROLE` to a role without rights on the
+/// registry (or changes settings) affects neither jobsctl's recording of it
+/// nor the next script, in every transaction scope and outside a
+/// transaction.
+#[test]
+fn a_scripts_set_role_and_settings_leak_neither_into_the_registry_nor_the_next_change() {
+    for tx in ["change", "package", "all"] {
+        let ws = TempWorkspace::new();
+        ws.package("app", &["plpgsql"])
+            .change(
+                "app",
+                "lowly",
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'jobsctl_test_lowly') \
+                 THEN CREATE ROLE jobsctl_test_lowly; END IF; END $$;\n\
+                 SET ROLE jobsctl_test_lowly;\nSET search_path = nowhere;\n-- no newline at the end",
+            )
+            .change("app", "outside [lowly]", "")
+            .change("app", "owned [outside]", "CREATE TABLE owned (id int);")
+            // VACUUM cannot run in a transaction: this change runs outside one
+            .write(
+                "packages/app/deploy/outside.sql",
+                "SET ROLE jobsctl_test_lowly;\nVACUUM pg_catalog.pg_am;\n",
+            );
+        let db = TestDb::new(&format!("set_role_{tx}"));
+        jobsctl_on(&db)
+            .args(["deploy", "--tx", tx, "--workspace"])
+            .arg(ws.path())
+            .assert()
+            .success();
+        assert_eq!(
+            db.column(
+                "SELECT change_name FROM pgpm_migrate.changes ORDER BY deployed_at, change_name"
+            ),
+            [
+                Some("lowly".to_owned()),
+                Some("outside".to_owned()),
+                Some("owned".to_owned())
+            ],
+            "--tx {tx}"
+        );
+        assert_eq!(
+            db.value("SELECT tableowner::text = current_user FROM pg_tables WHERE tablename = 'owned' AND schemaname = 'public'"),
+            Some("t".to_owned()),
+            "--tx {tx}: the next change ran as the connecting user, with the default search_path"
+        );
+    }
+}
+
 #[test]
 fn whole_run_transaction_rolls_back_every_change() {
     let ws = three_changes();

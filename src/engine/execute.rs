@@ -11,6 +11,9 @@ use crate::registry::{self, EventKind};
 use crate::script::StatementKind;
 use std::time::Instant;
 
+/// What puts a session back to its settings and role as connected.
+const RESET_SESSION: &str = "RESET ALL; RESET ROLE";
+
 pub struct Executor<'c> {
     pub client: &'c mut postgres::Client,
     scope: TxScope,
@@ -19,6 +22,9 @@ pub struct Executor<'c> {
     open_package: Option<String>,
     /// Counts the transactions begun, to tell them apart.
     generation: u64,
+    /// A script may have changed the session's settings or role since the
+    /// last reset (see [`Executor::reset_session`]).
+    dirty: bool,
 }
 
 impl<'c> Executor<'c> {
@@ -29,6 +35,7 @@ impl<'c> Executor<'c> {
             open: false,
             open_package: None,
             generation: 0,
+            dirty: false,
         }
     }
 
@@ -63,15 +70,23 @@ impl<'c> Executor<'c> {
 
     /// The change is done: commit when the scope is one change.
     pub fn leave(&mut self) -> Result<(), Error> {
-        // Each script starts from the session's settings as connected: a
-        // script's SET or SET ROLE must not leak into the next one.
+        self.reset_session()?;
         if self.scope == TxScope::Change {
-            // One round trip for both.
-            self.open = false;
-            self.open_package = None;
-            return self.simple("RESET ALL; RESET ROLE; COMMIT", "committing");
+            return self.commit();
         }
-        self.simple("RESET ALL; RESET ROLE", "resetting session settings")
+        Ok(())
+    }
+
+    /// Back to the session's settings and role as connected, if a script
+    /// may have changed them: a script's SET or SET ROLE must neither leak
+    /// into the next script nor into jobsctl's registry statements (which
+    /// a `SET ROLE` to an unprivileged role would make fail).
+    pub fn reset_session(&mut self) -> Result<(), Error> {
+        if self.dirty {
+            self.simple(RESET_SESSION, "resetting session settings")?;
+            self.dirty = false;
+        }
+        Ok(())
     }
 
     pub fn commit(&mut self) -> Result<(), Error> {
@@ -91,6 +106,8 @@ impl<'c> Executor<'c> {
             self.open_package = None;
             let _ = self.client.batch_execute("ROLLBACK");
         }
+        // A rolled-back SET is undone; one outside a transaction is not.
+        let _ = self.reset_session();
     }
 
     /// Leave any transaction before a change that must run outside one.
@@ -107,9 +124,17 @@ impl<'c> Executor<'c> {
         file: &SqlFile,
     ) -> Result<(), Box<ScriptFailure>> {
         debug_assert!(self.open);
+        // The reset rides along in the same round trip. It comes after the
+        // script's text, so error positions still match the file; the
+        // newline ends a trailing `--` comment, the `;` a last statement
+        // without one.
+        self.dirty = true;
+        let batch = format!("{}\n;{RESET_SESSION}", file.script.executable_text());
         self.client
-            .batch_execute(&file.script.executable_text())
-            .map_err(|e| Box::new(ScriptFailure::new(package, change, file, None, &e)))
+            .batch_execute(&batch)
+            .map_err(|e| Box::new(ScriptFailure::new(package, change, file, None, &e)))?;
+        self.dirty = false;
+        Ok(())
     }
 
     /// Run each statement on its own, outside a transaction block: what
@@ -122,6 +147,7 @@ impl<'c> Executor<'c> {
     ) -> Result<(), Box<ScriptFailure>> {
         debug_assert!(!self.open);
         let script = &file.script;
+        self.dirty = true;
         for statement in &script.statements {
             if matches!(statement.kind, StatementKind::TransactionControl(_)) {
                 continue;
@@ -306,6 +332,7 @@ impl Executor<'_> {
                     .map_err(failed)?;
             }
         }
+        self.reset_session()?;
         record(self.client, item)?;
         self.leave()?;
         if item.outside {
