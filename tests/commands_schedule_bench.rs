@@ -77,12 +77,20 @@ fn bench_short_runs_every_scenario_and_cleans_up() {
     // psql --single-transaction of the same SQL (Debian's psql is there)
     let deploy = &report["deploy"];
     assert!(deploy["changes"].as_u64().unwrap() > 70, "{report}");
-    assert!(deploy["jobsctl_seconds"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(
+        deploy["jobsctl_seconds"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
     assert!(deploy["noop_seconds"].as_f64().unwrap() > 0.0, "{report}");
     assert!(deploy["psql_seconds"].as_f64().unwrap() > 0.0, "{report}");
     assert!(deploy["ratio_to_psql"].as_f64().unwrap() > 0.0, "{report}");
     let samples = deploy["samples"].as_array().unwrap();
-    for tool in ["jobsctl", "jobsctl no-op", "psql"] {
+    for tool in [
+        "jobsctl deploy",
+        "jobsctl deploy --tx all",
+        "jobsctl deploy again (nothing to do)",
+        "psql --single-transaction",
+    ] {
         assert_eq!(
             samples.iter().filter(|s| s["tool"] == tool).count(),
             2,

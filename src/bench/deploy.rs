@@ -25,6 +25,9 @@ pub struct DeployReport {
     /// `None` when no psql was found (see `psql_missing`).
     pub psql_seconds: Option<f64>,
     pub ratio_to_psql: Option<f64>,
+    /// Median seconds of `jobsctl deploy --tx all` (one transaction, like
+    /// the psql reference) into a fresh database.
+    pub tx_all_seconds: f64,
     /// Median seconds of `jobsctl deploy` run again right after (nothing to do).
     pub noop_seconds: f64,
     pub psql: Option<String>,
@@ -39,6 +42,11 @@ pub struct DeploySample {
     pub tool: &'static str,
     pub seconds: f64,
 }
+
+const JOBSCTL: &str = "jobsctl deploy";
+const JOBSCTL_TX_ALL: &str = "jobsctl deploy --tx all";
+const JOBSCTL_NOOP: &str = "jobsctl deploy again (nothing to do)";
+const PSQL: &str = "psql --single-transaction";
 
 /// What the scenario needs from the caller.
 pub struct DeployBench<'a> {
@@ -104,23 +112,40 @@ pub fn run(
     let mut samples = Vec::new();
     let rounds = bench.rounds.max(1);
     for round in 0..rounds {
-        let mut tools = vec!["jobsctl", "psql"];
-        if round % 2 == 1 {
-            tools.reverse();
-        }
+        // a rotating order, so that no tool always runs first
+        let mut tools = vec![JOBSCTL, JOBSCTL_TX_ALL, PSQL];
+        tools.rotate_left(round % 3);
         for tool in tools {
             let psql = match (tool, &psql) {
-                ("psql", Ok(psql)) => Some(psql),
-                ("psql", Err(_)) => continue,
+                (PSQL, Ok(psql)) => Some(psql),
+                (PSQL, Err(_)) => continue,
                 _ => None,
             };
             progress(&format!("deploy / {tool} (round {}/{rounds})", round + 1));
-            let db = format!("jobsctl_bench_deploy_{}_{round}_{tool}", std::process::id());
+            let db = format!("jobsctl_bench_deploy_{}_{round}", std::process::id());
             admin
                 .batch_execute(&format!("CREATE DATABASE \"{db}\""))
                 .map_err(|e| format!("create database {db}: {e}"))?;
             let target = settings.with_database(&db);
+            let jobsctl = |args: &[&str]| {
+                let mut cmd = Command::new(&bench.exe);
+                cmd.args(["deploy", "--quiet", "--format", "json"])
+                    .args(args);
+                if let Some(ws) = bench.workspace {
+                    cmd.arg("--workspace").arg(ws);
+                }
+                cmd
+            };
             let result = (|| -> Result<(), String> {
+                let mut sample = |tool: &'static str, cmd: Command| -> Result<(), String> {
+                    let seconds = timed(cmd, &target, tool)?;
+                    samples.push(DeploySample {
+                        round,
+                        tool,
+                        seconds,
+                    });
+                    Ok(())
+                };
                 match psql {
                     Some(psql) => {
                         let mut cmd = Command::new(psql);
@@ -133,28 +158,16 @@ pub fn run(
                             "-f",
                         ])
                         .arg(&sql_file.0);
-                        samples.push(DeploySample {
-                            round,
-                            tool: "psql",
-                            seconds: timed(cmd, &target, "psql --single-transaction")?,
-                        });
+                        sample(PSQL, cmd)
+                    }
+                    None if tool == JOBSCTL_TX_ALL => {
+                        sample(JOBSCTL_TX_ALL, jobsctl(&["--tx", "all"]))
                     }
                     None => {
-                        for tool in ["jobsctl", "jobsctl no-op"] {
-                            let mut cmd = Command::new(&bench.exe);
-                            cmd.args(["deploy", "--quiet", "--format", "json"]);
-                            if let Some(ws) = bench.workspace {
-                                cmd.arg("--workspace").arg(ws);
-                            }
-                            samples.push(DeploySample {
-                                round,
-                                tool,
-                                seconds: timed(cmd, &target, "jobsctl deploy")?,
-                            });
-                        }
+                        sample(JOBSCTL, jobsctl(&[]))?;
+                        sample(JOBSCTL_NOOP, jobsctl(&[]))
                     }
                 }
-                Ok(())
             })();
             let dropped =
                 admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"));
@@ -171,8 +184,9 @@ pub fn run(
                 .collect(),
         )
     };
-    let jobsctl_seconds = median_of("jobsctl").unwrap_or(0.0);
-    let psql_seconds = median_of("psql");
+    let jobsctl_seconds = median_of(JOBSCTL).unwrap_or(0.0);
+    let tx_all_seconds = median_of(JOBSCTL_TX_ALL).unwrap_or(0.0);
+    let psql_seconds = median_of(PSQL);
     Ok(DeployReport {
         changes: bench.changes,
         rounds,
@@ -181,7 +195,8 @@ pub fn run(
             .filter(|p| *p > 0.0)
             .map(|p| jobsctl_seconds / p),
         psql_seconds,
-        noop_seconds: median_of("jobsctl no-op").unwrap_or(0.0),
+        tx_all_seconds,
+        noop_seconds: median_of(JOBSCTL_NOOP).unwrap_or(0.0),
         psql: psql.as_ref().ok().map(|p| p.display().to_string()),
         psql_missing: psql.err(),
         samples,
@@ -284,16 +299,24 @@ pub fn human(report: &DeployReport) -> String {
             .filter(|p| *p > 0.0)
             .map_or("-".to_string(), |p| format!("{:.2}", s / p))
     };
-    out.push_str(&format!(
-        "{:<40} {:>10.3} {:>8}\n",
-        "jobsctl deploy",
+    let row = |what: &str, seconds: f64, ratio: String| {
+        format!("{what:<40} {seconds:>10.3} {ratio:>8}\n")
+    };
+    out.push_str(&row(
+        JOBSCTL,
         report.jobsctl_seconds,
-        ratio(report.jobsctl_seconds)
+        ratio(report.jobsctl_seconds),
+    ));
+    out.push_str(&row(
+        JOBSCTL_TX_ALL,
+        report.tx_all_seconds,
+        ratio(report.tx_all_seconds),
     ));
     match report.psql_seconds {
-        Some(p) => out.push_str(&format!(
-            "{:<40} {:>10.3} {:>8}\n",
-            "psql --single-transaction (same SQL)", p, "1.00"
+        Some(p) => out.push_str(&row(
+            "psql --single-transaction (same SQL)",
+            p,
+            "1.00".into(),
         )),
         None => out.push_str(&format!(
             "{:<40} {:>10} {:>8}   {}\n",
@@ -303,9 +326,6 @@ pub fn human(report: &DeployReport) -> String {
             report.psql_missing.as_deref().unwrap_or("")
         )),
     }
-    out.push_str(&format!(
-        "{:<40} {:>10.3} {:>8}\n",
-        "jobsctl deploy again (nothing to do)", report.noop_seconds, "-"
-    ));
+    out.push_str(&row(JOBSCTL_NOOP, report.noop_seconds, "-".into()));
     out
 }
