@@ -32,7 +32,7 @@
 mod common;
 
 use common::pg::TestDb;
-use common::{backend_pid, describe_sql_error, jobsctl_on, terminate_backend};
+use common::{AbortOnPanic, Rng, backend_pid, describe_sql_error, jobsctl_on, terminate_backend};
 use postgres::Client;
 use postgres::error::SqlState;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -77,40 +77,6 @@ fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".to_owned())
-}
-
-/// SplitMix64: a small, seeded, reproducible generator (the tests need no
-/// cryptographic randomness, and no extra dependency).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-/// Sets the flag when its thread unwinds, so that the other threads of a
-/// test stop instead of waiting for work that will never be finished.
-struct AbortOnPanic<'a>(&'a AtomicBool);
-
-impl Drop for AbortOnPanic<'_> {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            self.0.store(true, Ordering::SeqCst);
-        }
-    }
 }
 
 /// A job as `get_job` hands it out.

@@ -261,3 +261,37 @@ pub fn terminate_backend(admin: &mut postgres::Client, pid: i32) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// SplitMix64: a small, seeded, reproducible generator (the tests need no
+/// cryptographic randomness, and no extra dependency).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Sets the flag when its thread unwinds, so that the other threads of a
+/// test stop instead of waiting for work that will never be finished.
+pub struct AbortOnPanic<'a>(pub &'a std::sync::atomic::AtomicBool);
+
+impl Drop for AbortOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
