@@ -15,7 +15,13 @@ BEGIN;
 -- tests/queue_crash.rs).  Same signature and results otherwise.  Why the
 -- index: job_queues keeps a dead row version per counter update, so after
 -- a bulk load into named queues a claim read ~110 pages of it
--- (docs/performance.md, "stuck").
+-- (docs/performance.md, "stuck").  And SET plan_cache_mode =
+-- force_generic_plan: with the default (auto) PostgreSQL kept planning the
+-- expiry probe and the queue-head query afresh on every call (their
+-- generic plans' estimates look worse than the custom ones), which cost
+-- ~140 us of planning per claim, more than executing all of its
+-- statements; the generic plans are the index plans the claim is built
+-- for (tests/sql/app_jobs/09_claim_plan.sql checks them).
 CREATE OR REPLACE FUNCTION app_jobs.get_jobs(
   worker_id text,
   task_identifiers text[] DEFAULT NULL,
@@ -25,6 +31,7 @@ CREATE OR REPLACE FUNCTION app_jobs.get_jobs(
 RETURNS SETOF app_jobs.jobs
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
   v_now constant timestamptz := now();
