@@ -48,41 +48,66 @@ DECLARE
   v_bound_run_at timestamptz;
   v_bound_id bigint;
   v_id bigint;
+  v_expired_jobs boolean;
+  v_expired_queues boolean;
+  v_available_queues boolean;
+  v_best_priority integer;
+  v_first_level boolean;
 BEGIN
   IF get_job.worker_id IS NULL THEN
     RAISE EXCEPTION 'INVALID_WORKER_ID';
   END IF;
   v_cutoff := v_now - coalesce(get_job.job_expiry, app_jobs.job_expiry());
 
+  -- 0. which of steps 1, 1b and 2 have anything to do, and the best
+  --    priority level of queue-less jobs for step 3: one statement, the
+  --    first entry of four partial indexes (jobs_locked_at_idx,
+  --    job_queues_locked_at_idx, job_queues_available_idx,
+  --    jobs_runnable_idx), so that the usual claim (nothing expired, no
+  --    available named queue) runs two statements instead of five.  min()
+  --    rather than EXISTS: its plan is always the index's first entry,
+  --    where EXISTS may plan a sequential scan that stops at the first
+  --    match.
+  SELECT coalesce((SELECT min(j.locked_at) FROM app_jobs.jobs AS j) < v_cutoff, false),
+         coalesce((SELECT min(q.locked_at) FROM app_jobs.job_queues AS q) < v_cutoff, false),
+         (SELECT min(q.queue_name) FROM app_jobs.job_queues AS q WHERE q.locked_at IS NULL) IS NOT NULL,
+         (SELECT min(j.priority) FROM app_jobs.jobs AS j
+           WHERE j.queue_name IS NULL AND j.locked_at IS NULL AND j.attempts < j.max_attempts)
+    INTO v_expired_jobs, v_expired_queues, v_available_queues, v_best_priority;
+
   -- 1. recover expired locks (never waits: SKIP LOCKED)
-  FOR v_expired IN
-    SELECT j.id, j.queue_name, j.locked_by, j.locked_at, j.superseded
-      FROM app_jobs.jobs AS j
-     WHERE j.locked_at < v_cutoff
-     ORDER BY j.locked_at
-     LIMIT 100
-       FOR UPDATE SKIP LOCKED
-  LOOP
-    IF v_expired.superseded THEN
-      DELETE FROM app_jobs.jobs AS j WHERE j.id = v_expired.id;
-    ELSE
-      UPDATE app_jobs.jobs AS j
-         SET locked_at = NULL,
-             locked_by = NULL,
-             last_error = format('lock of worker %s (since %s) expired', v_expired.locked_by, v_expired.locked_at),
-             updated_at = v_now
-       WHERE j.id = v_expired.id;
-    END IF;
-    IF v_expired.queue_name IS NOT NULL THEN
-      UPDATE app_jobs.job_queues AS q
-         SET locked_at = NULL, locked_by = NULL
-       WHERE q.queue_name IN (SELECT q2.queue_name
-                                FROM app_jobs.job_queues AS q2
-                               WHERE q2.queue_name = v_expired.queue_name
-                                 AND q2.locked_by = v_expired.locked_by
-                                 FOR UPDATE SKIP LOCKED);
-    END IF;
-  END LOOP;
+  IF v_expired_jobs THEN
+    FOR v_expired IN
+      SELECT j.id, j.queue_name, j.locked_by, j.locked_at, j.superseded
+        FROM app_jobs.jobs AS j
+       WHERE j.locked_at < v_cutoff
+       ORDER BY j.locked_at
+       LIMIT 100
+         FOR UPDATE SKIP LOCKED
+    LOOP
+      IF v_expired.superseded THEN
+        DELETE FROM app_jobs.jobs AS j WHERE j.id = v_expired.id;
+      ELSE
+        UPDATE app_jobs.jobs AS j
+           SET locked_at = NULL,
+               locked_by = NULL,
+               last_error = format('lock of worker %s (since %s) expired', v_expired.locked_by, v_expired.locked_at),
+               updated_at = v_now
+         WHERE j.id = v_expired.id;
+      END IF;
+      IF v_expired.queue_name IS NOT NULL THEN
+        UPDATE app_jobs.job_queues AS q
+           SET locked_at = NULL, locked_by = NULL
+         WHERE q.queue_name IN (SELECT q2.queue_name
+                                  FROM app_jobs.job_queues AS q2
+                                 WHERE q2.queue_name = v_expired.queue_name
+                                   AND q2.locked_by = v_expired.locked_by
+                                   FOR UPDATE SKIP LOCKED);
+      END IF;
+    END LOOP;
+    -- an expired job's queue is available now
+    v_available_queues := true;
+  END IF;
 
   -- 1b. queue locks older than the cutoff without a running job (it was
   --     deleted or moved by hand): release them here, so that step 2 asks
@@ -93,45 +118,55 @@ BEGIN
   --     beside it; a later claim recovers both together.  The NOT EXISTS
   --     reads jobs_locked_at_idx (running jobs only), and only for expired
   --     queue locks, which are rare.
-  UPDATE app_jobs.job_queues AS q
-     SET locked_at = NULL, locked_by = NULL
-   WHERE q.queue_name IN (SELECT q2.queue_name
-                            FROM app_jobs.job_queues AS q2
-                           WHERE q2.locked_at < v_cutoff
-                             AND NOT EXISTS (SELECT 1
-                                               FROM app_jobs.jobs AS j
-                                              WHERE j.locked_at IS NOT NULL
-                                                AND j.queue_name = q2.queue_name)
-                           ORDER BY q2.locked_at
-                           LIMIT 100
-                             FOR UPDATE SKIP LOCKED);
+  IF v_expired_queues THEN
+    UPDATE app_jobs.job_queues AS q
+       SET locked_at = NULL, locked_by = NULL
+     WHERE q.queue_name IN (SELECT q2.queue_name
+                              FROM app_jobs.job_queues AS q2
+                             WHERE q2.locked_at < v_cutoff
+                               AND NOT EXISTS (SELECT 1
+                                                 FROM app_jobs.jobs AS j
+                                                WHERE j.locked_at IS NOT NULL
+                                                  AND j.queue_name = q2.queue_name)
+                             ORDER BY q2.locked_at
+                             LIMIT 100
+                               FOR UPDATE SKIP LOCKED);
+    v_available_queues := true;
+  END IF;
 
   FOR v_round IN 1..3 LOOP
-    -- 2. best head among available named queues (empty table: no cost)
+    -- 2. best head among available named queues
     v_head_id := NULL;
-    SELECT h.id, h.priority, h.run_at, q.queue_name
-      INTO v_head_id, v_head_priority, v_head_run_at, v_head_queue
-      FROM app_jobs.job_queues AS q
-     CROSS JOIN LATERAL (
-             SELECT j.id, j.priority, j.run_at
-               FROM app_jobs.jobs AS j
-              WHERE j.queue_name = q.queue_name
-                AND j.locked_at IS NULL
-                AND j.attempts < j.max_attempts
-                AND j.run_at <= v_now
-                AND (get_job.task_identifiers IS NULL OR j.task_identifier = ANY (get_job.task_identifiers))
-              ORDER BY j.priority, j.run_at, j.id
-              LIMIT 1) AS h
-     WHERE q.locked_at IS NULL
-       AND q.queue_name <> ALL (v_skip)
-     ORDER BY h.priority, h.run_at, h.id
-     LIMIT 1
-       FOR UPDATE OF q SKIP LOCKED;
+    IF v_available_queues THEN
+      SELECT h.id, h.priority, h.run_at, q.queue_name
+        INTO v_head_id, v_head_priority, v_head_run_at, v_head_queue
+        FROM app_jobs.job_queues AS q
+       CROSS JOIN LATERAL (
+               SELECT j.id, j.priority, j.run_at
+                 FROM app_jobs.jobs AS j
+                WHERE j.queue_name = q.queue_name
+                  AND j.locked_at IS NULL
+                  AND j.attempts < j.max_attempts
+                  AND j.run_at <= v_now
+                  AND (get_job.task_identifiers IS NULL OR j.task_identifier = ANY (get_job.task_identifiers))
+                ORDER BY j.priority, j.run_at, j.id
+                LIMIT 1) AS h
+       WHERE q.locked_at IS NULL
+         AND q.queue_name <> ALL (v_skip)
+       ORDER BY h.priority, h.run_at, h.id
+       LIMIT 1
+         FOR UPDATE OF q SKIP LOCKED;
+    END IF;
 
-    -- 3. queue-less jobs ordered before that head, level by level
+    -- 3. queue-less jobs ordered before that head, level by level; the
+    --    best level comes from step 0 on the first round, unless step 1
+    --    recovered jobs since
     v_priority := NULL;
+    v_first_level := true;
     LOOP
-      IF v_priority IS NULL THEN
+      IF v_first_level AND v_round = 1 AND NOT v_expired_jobs THEN
+        v_priority := v_best_priority;
+      ELSIF v_first_level THEN
         SELECT j.priority INTO v_priority
           FROM app_jobs.jobs AS j
          WHERE j.queue_name IS NULL AND j.locked_at IS NULL AND j.attempts < j.max_attempts
@@ -145,6 +180,7 @@ BEGIN
          ORDER BY j.priority
          LIMIT 1;
       END IF;
+      v_first_level := false;
       EXIT WHEN v_priority IS NULL OR (v_head_id IS NOT NULL AND v_priority > v_head_priority);
 
       IF v_head_id IS NOT NULL AND v_priority = v_head_priority THEN
