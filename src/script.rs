@@ -181,6 +181,20 @@ impl Script {
         self.text.get(s.start..s.end).unwrap_or("")
     }
 
+    /// Whether the last statement the server will run (transaction control
+    /// aside) ends with its `;`, so that text appended after the script is
+    /// a statement of its own, and an error in the script is still reported
+    /// inside it (an unterminated last statement would instead be reported
+    /// "at or near" the appended text). True for a script without
+    /// statements.
+    pub fn ends_terminated(&self) -> bool {
+        self.statements
+            .iter()
+            .rev()
+            .find(|s| !matches!(s.kind, StatementKind::TransactionControl(_)))
+            .is_none_or(|s| self.statement_text(s).trim_end().ends_with(';'))
+    }
+
     /// First statement that cannot run in a transaction block, if any.
     pub fn first_non_transactional(&self) -> Option<&Statement> {
         self.statements
@@ -1779,6 +1793,15 @@ mod tests {
             .collect();
         assert_eq!(lines, [(2, 1), (4, 3)]);
         assert_eq!(script.statement_text(&script.statements[1]), "SELECT 2;");
+    }
+
+    #[test]
+    fn ends_terminated_looks_at_the_last_statement_that_runs() {
+        assert!(ok("CREATE TABLE t ();\n-- done").ends_terminated());
+        assert!(ok("BEGIN;\nCREATE TABLE t ();\nCOMMIT;\n").ends_terminated());
+        assert!(ok("-- nothing").ends_terminated());
+        assert!(!ok("CREATE TABLE t (id int").ends_terminated());
+        assert!(!ok("SELECT 1; SELECT 2 -- no semicolon\n").ends_terminated());
     }
 
     #[test]

@@ -244,6 +244,28 @@ fn a_scripts_set_role_and_settings_leak_neither_into_the_registry_nor_the_next_c
     }
 }
 
+/// A last statement without its `;` that is incomplete is reported as
+/// PostgreSQL reports it, at the end of the file, in every scope.
+#[test]
+fn an_incomplete_last_statement_is_reported_at_end_of_input() {
+    let ws = three_changes();
+    ws.write(
+        "packages/app/deploy/b.sql",
+        "CREATE TABLE b (id int);\nCREATE TABLE b2 (id int\n",
+    );
+    for tx in ["change", "all"] {
+        let db = TestDb::new(&format!("incomplete_{tx}"));
+        jobsctl_on(&db)
+            .args(["deploy", "--tx", tx, "--workspace"])
+            .arg(ws.path())
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(
+                "packages/app/deploy/b.sql:3:1: syntax error at end of input [SQLSTATE 42601]",
+            ));
+    }
+}
+
 #[test]
 fn whole_run_transaction_rolls_back_every_change() {
     let ws = three_changes();

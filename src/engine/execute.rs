@@ -124,16 +124,22 @@ impl<'c> Executor<'c> {
         file: &SqlFile,
     ) -> Result<(), Box<ScriptFailure>> {
         debug_assert!(self.open);
-        // The reset rides along in the same round trip. It comes after the
-        // script's text, so error positions still match the file; the
-        // newline ends a trailing `--` comment, the `;` a last statement
-        // without one.
+        // The reset rides along in the same round trip when the script's
+        // last statement is terminated: after the script's text, so error
+        // positions still match the file (the newline ends a trailing `--`
+        // comment). Otherwise it is sent on its own, so that an incomplete
+        // last statement is reported "at end of input", as written.
         self.dirty = true;
-        let batch = format!("{}\n;{RESET_SESSION}", file.script.executable_text());
+        let mut batch = file.script.executable_text();
+        let reset_too = file.script.ends_terminated();
+        if reset_too {
+            batch.push('\n');
+            batch.push_str(RESET_SESSION);
+        }
         self.client
             .batch_execute(&batch)
             .map_err(|e| Box::new(ScriptFailure::new(package, change, file, None, &e)))?;
-        self.dirty = false;
+        self.dirty = !reset_too;
         Ok(())
     }
 
