@@ -13,7 +13,7 @@ DECLARE
 BEGIN
   IF position('WHERE q.locked_at IS NULL' IN src) = 0
      OR position('q2.locked_at < v_cutoff' IN src) = 0
-     OR position('q.locked_at < v_cutoff' IN src) > 0
+     OR position('OR q.locked_at < v_cutoff' IN src) > 0
      OR NOT EXISTS (SELECT 1 FROM pg_proc p, unnest(p.proconfig) AS s(setting)
                      WHERE p.oid = 'app_jobs.get_jobs(text, text[], interval, integer)'::regprocedure AND s.setting = 'plan_cache_mode=force_generic_plan') THEN
     RAISE EXCEPTION 'app_jobs.get_jobs is not the definition of get_jobs/available_queues';
