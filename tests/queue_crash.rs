@@ -30,7 +30,10 @@
 mod common;
 
 use common::pg::{self, TestDb};
-use common::{AbortOnPanic, Rng, describe_sql_error, jobsctl_on, sqlstate};
+use common::{
+    AbortOnPanic, Rng, assert_job_queues_exact_and_unlocked, describe_sql_error, jobsctl_on,
+    sqlstate,
+};
 use postgres::{Client, Row, Statement};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
@@ -1457,33 +1460,7 @@ fn a_server_crash_under_a_running_queue_loses_no_job() {
     );
 
     // job_queues: exact, no queue locked, no row of an empty queue
-    let queues: Vec<(String, i64, i64, bool)> = ok(
-        admin.query(
-            "SELECT coalesce(q.queue_name, r.queue_name), coalesce(q.job_count, 0)::bigint, \
-                    coalesce(r.n, 0), q.locked_at IS NOT NULL OR q.locked_by IS NOT NULL \
-               FROM app_jobs.job_queues AS q \
-               FULL JOIN (SELECT queue_name, count(*) AS n FROM app_jobs.jobs \
-                           WHERE queue_name IS NOT NULL GROUP BY 1) AS r \
-                 ON r.queue_name = q.queue_name",
-            &[],
-        ),
-        "job_queues",
-    )
-    .iter()
-    .map(|row| {
-        (
-            row.get(0),
-            row.get(1),
-            row.get(2),
-            row.get::<_, Option<bool>>(3).unwrap_or(false),
-        )
-    })
-    .collect();
-    for (queue, job_count, real, queue_locked) in &queues {
-        assert_eq!(job_count, real, "job_queues.job_count of {queue}");
-        assert!(*real > 0, "job_queues row of the empty queue {queue}");
-        assert!(!queue_locked, "queue {queue} is still locked");
-    }
+    assert_job_queues_exact_and_unlocked(&mut admin);
     // one job per key
     let duplicate_keys: i64 = ok(
         admin.query_one(

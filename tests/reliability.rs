@@ -32,10 +32,13 @@
 mod common;
 
 use common::pg::TestDb;
-use common::{AbortOnPanic, Rng, backend_pid, describe_sql_error, jobsctl_on, terminate_backend};
+use common::{
+    AbortOnPanic, Rng, assert_job_queues_exact_and_unlocked, backend_pid, describe_sql_error,
+    jobsctl_on, terminate_backend,
+};
 use postgres::Client;
 use postgres::error::SqlState;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::thread;
@@ -1583,35 +1586,7 @@ fn soak(label: &str, jobs: usize, workers: usize, seed: u64) -> SoakFigures {
         );
     }
     // job_queues.job_count = the real counts; no queue left locked
-    let queues: BTreeMap<String, (i64, i64, bool)> = ok(
-        setup.query(
-            "SELECT coalesce(q.queue_name, r.queue_name), coalesce(q.job_count, 0)::bigint, \
-                    coalesce(r.n, 0), q.locked_at IS NOT NULL OR q.locked_by IS NOT NULL \
-               FROM app_jobs.job_queues AS q \
-               FULL JOIN (SELECT queue_name, count(*) AS n FROM app_jobs.jobs \
-                           WHERE queue_name IS NOT NULL GROUP BY 1) AS r \
-                 ON r.queue_name = q.queue_name",
-            &[],
-        ),
-        "job_queues",
-    )
-    .iter()
-    .map(|row| {
-        (
-            row.get(0),
-            (
-                row.get(1),
-                row.get(2),
-                row.get::<_, Option<bool>>(3).unwrap_or(false),
-            ),
-        )
-    })
-    .collect();
-    for (queue, (job_count, real, locked)) in &queues {
-        assert_eq!(job_count, real, "job_queues.job_count of {queue}");
-        assert!(*real > 0, "job_queues row of the empty queue {queue}");
-        assert!(!locked, "queue {queue} is still locked");
-    }
+    assert_job_queues_exact_and_unlocked(&mut setup);
 
     let queued_jobs = enqueued.len() / 10;
     let figures = SoakFigures {

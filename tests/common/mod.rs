@@ -295,3 +295,27 @@ impl Drop for AbortOnPanic<'_> {
         }
     }
 }
+
+/// `app_jobs.job_queues` agrees with the jobs: every queue's `job_count` is
+/// its real number of jobs, no row is left for an empty queue, and no queue
+/// is locked. For the end of a run, when no worker holds a job.
+pub fn assert_job_queues_exact_and_unlocked(client: &mut postgres::Client) {
+    let rows = client
+        .query(
+            "SELECT coalesce(q.queue_name, r.queue_name), coalesce(q.job_count, 0)::bigint, \
+                    coalesce(r.n, 0), q.locked_at IS NOT NULL OR q.locked_by IS NOT NULL \
+               FROM app_jobs.job_queues AS q \
+               FULL JOIN (SELECT queue_name, count(*) AS n FROM app_jobs.jobs \
+                           WHERE queue_name IS NOT NULL GROUP BY 1) AS r \
+                 ON r.queue_name = q.queue_name",
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("job_queues: {}", describe_sql_error(&e)));
+    for row in &rows {
+        let (queue, job_count, real): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        let locked = row.get::<_, Option<bool>>(3).unwrap_or(false);
+        assert_eq!(job_count, real, "job_queues.job_count of {queue}");
+        assert!(real > 0, "job_queues row of the empty queue {queue}");
+        assert!(!locked, "queue {queue} is still locked");
+    }
+}
