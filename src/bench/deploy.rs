@@ -1,7 +1,7 @@
 //! The `deploy` scenario of `jobsctl bench`: `jobsctl deploy` of the
 //! workspace into a fresh database, timed next to `psql
 //! --single-transaction` applying the same deploy scripts into another fresh
-//! database, in alternating order, on the same server in the same run; and
+//! database, in an order that rotates, on the same server in the same run; and
 //! the no-op redeploy that follows each deploy.
 //!
 //! Both are child processes started the same way (same environment, the
@@ -96,7 +96,7 @@ pub enum SqlStep<'a> {
 }
 
 /// Run the scenario: `rounds` times, each tool into its own fresh database
-/// (created and dropped through `admin`), alternating which goes first.
+/// (created and dropped through `admin`), in an order that rotates.
 pub fn run(
     bench: &DeployBench,
     settings: &Settings,
