@@ -233,8 +233,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
     /// Split each design's time into N slices, the designs of a scenario
-    /// taking turns, so that a change of load hits them alike (default 4,
-    /// with --short 2).
+    /// taking turns, so that a change of load hits them alike; for the
+    /// deploy scenario, N deploys per tool (default 4, deploy 7; with
+    /// --short 2).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100))]
     pub rounds: Option<u64>,
     /// Only this scenario (repeatable): steady, burndown, stuck, idle0, idle, enqueue, batched,

@@ -392,6 +392,9 @@ pub fn human(report: &BenchReport) -> String {
         report.buffers_source,
         report.load_average.as_deref().unwrap_or("?")
     );
+    if report.results.is_empty() {
+        return out;
+    }
     out.push_str(&format!(
         "{:<10} {:<17} {:>12} {:<11} {:>8} {:>11} {:>10} {:>10}\n",
         "scenario", "design", "per second", "unit", "x bare", "buf/claim", "WAL B/op", "left"
