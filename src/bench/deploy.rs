@@ -224,49 +224,16 @@ fn timed(mut cmd: Command, target: &Settings, what: &str) -> Result<f64, String>
     Ok(seconds)
 }
 
-/// The psql binary itself: in the folder `pg_config --bindir` names, else
-/// the newest under `/usr/lib/postgresql/*/bin`, else on PATH. Debian's
-/// `/usr/bin/psql` is `pg_wrapper`, a Perl script that picks a version and
-/// then runs the binary: it adds ~25 ms to every start, which would flatter
-/// jobsctl's ratio, so it is skipped.
+/// The psql binary itself, found where `jobsctl dev` finds the server
+/// programs. Not Debian's `/usr/bin/psql`: that is `pg_wrapper`, a Perl
+/// script that adds ~25 ms to every start, which would flatter jobsctl's
+/// ratio.
 fn find_psql() -> Result<PathBuf, String> {
-    let from_pg_config = Command::new("pg_config")
-        .arg("--bindir")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join("psql"));
-    let mut debian: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("bin/psql"))
-        .collect();
-    debian.sort_by_key(|p| {
-        p.parent()
-            .and_then(Path::parent)
-            .and_then(|v| v.file_name())
-            .and_then(|v| v.to_str())
-            .and_then(|v| v.parse::<u32>().ok())
-            .unwrap_or(0)
-    });
-    let on_path: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join("psql")).collect())
-        .unwrap_or_default();
-    let is_wrapper = |p: &PathBuf| {
-        std::fs::canonicalize(p)
-            .ok()
-            .and_then(|c| c.file_name().map(|n| n == "pg_wrapper"))
-            .unwrap_or(false)
-    };
-    from_pg_config
-        .into_iter()
-        .chain(debian.into_iter().rev())
-        .chain(on_path)
-        .find(|p| p.is_file() && !is_wrapper(p))
-        .ok_or_else(|| {
-            "no psql found (pg_config --bindir, /usr/lib/postgresql/*/bin, PATH): the deploy scenario runs without its reference".to_string()
-        })
+    crate::dev::client_program("psql").ok_or_else(|| {
+        "no psql found (JOBSCTL_PG_BINDIR, PATH, pg_config --bindir, /usr/lib/postgresql/*/bin): \
+         the deploy scenario runs without its reference"
+            .to_string()
+    })
 }
 
 /// A file removed when dropped.

@@ -1,4 +1,4 @@
-//! Finding the machine's PostgreSQL server programs: `JOBSCTL_PG_BINDIR`,
+//! Finding the machine's PostgreSQL programs: `JOBSCTL_PG_BINDIR`,
 //! then a folder on `PATH` that has both `initdb` and `pg_ctl`, then
 //! `pg_config --bindir`, then Debian's `/usr/lib/postgresql/<version>/bin`,
 //! newest first. A cluster that exists already needs the major version
@@ -44,25 +44,16 @@ fn usable(dir: &Path) -> bool {
         .all(|p| dir.join(p).is_file())
 }
 
-/// Every candidate folder, in the order of preference, without duplicates.
-fn candidates() -> Vec<PathBuf> {
+/// Every folder that may hold PostgreSQL programs, in the order of
+/// preference: `JOBSCTL_PG_BINDIR`, the folders on `PATH`, `pg_config
+/// --bindir`, Debian's `/usr/lib/postgresql/<version>/bin` newest first.
+fn folders() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     if let Some(dir) = std::env::var_os("JOBSCTL_PG_BINDIR").filter(|d| !d.is_empty()) {
         dirs.push(PathBuf::from(dir));
     }
     if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            if usable(&dir) {
-                // A symlink farm (/usr/local/bin/initdb -> /usr/lib/postgresql/15/bin/initdb)
-                // is the folder the real programs live in.
-                let real = std::fs::canonicalize(dir.join("initdb"))
-                    .ok()
-                    .and_then(|p| p.parent().map(Path::to_path_buf))
-                    .filter(|d| usable(d))
-                    .unwrap_or(dir);
-                dirs.push(real);
-            }
-        }
+        dirs.extend(std::env::split_paths(&path));
     }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
         && out.status.success()
@@ -84,13 +75,37 @@ fn candidates() -> Vec<PathBuf> {
         .collect();
     debian.sort();
     dirs.extend(debian.into_iter().rev().map(|(_, dir)| dir));
+    dirs
+}
+
+/// Every folder with the server programs, in the order of preference,
+/// without duplicates.
+fn candidates() -> Vec<PathBuf> {
     let mut unique: Vec<PathBuf> = Vec::new();
-    for dir in dirs {
-        if usable(&dir) && !unique.contains(&dir) {
-            unique.push(dir);
+    for dir in folders().into_iter().filter(|d| usable(d)) {
+        // A symlink farm (/usr/local/bin/initdb -> /usr/lib/postgresql/15/bin/initdb)
+        // is the folder the real programs live in.
+        let real = std::fs::canonicalize(dir.join("initdb"))
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .filter(|d| usable(d))
+            .unwrap_or(dir);
+        if !unique.contains(&real) {
+            unique.push(real);
         }
     }
     unique
+}
+
+/// A PostgreSQL client program (`psql`, `pg_dump`, ...) from the same
+/// folders as the server programs: the program itself, symlinks resolved,
+/// never a wrapper script such as Debian's `/usr/bin/psql` (a link to
+/// `pg_wrapper`, a Perl script that picks a version first).
+pub fn client_program(name: &str) -> Option<PathBuf> {
+    folders()
+        .into_iter()
+        .filter_map(|dir| std::fs::canonicalize(dir.join(name)).ok())
+        .find(|p| p.is_file() && p.file_name().is_some_and(|n| n == name))
 }
 
 fn version_of(dir: &Path) -> Option<String> {

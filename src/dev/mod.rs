@@ -29,6 +29,7 @@ mod account;
 mod binaries;
 
 pub use account::{Account, SERVER_USER, is_root};
+pub use binaries::client_program;
 
 use crate::db::Settings;
 use account::server_account;

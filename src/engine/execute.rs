@@ -68,9 +68,9 @@ impl<'c> Executor<'c> {
         Ok(())
     }
 
-    /// The change is done: commit when the scope is one change.
+    /// The change is done (and recorded, after [`Executor::reset_session`]):
+    /// commit when the scope is one change.
     pub fn leave(&mut self) -> Result<(), Error> {
-        self.reset_session()?;
         if self.scope == TxScope::Change {
             return self.commit();
         }
