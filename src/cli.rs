@@ -432,6 +432,11 @@ pub struct WorkspaceArgs {
     /// Only this package and what it depends on (repeatable); default: every package.
     #[arg(long = "package", short = 'p', value_name = "NAME")]
     pub packages: Vec<String>,
+    /// Treat warnings as errors: what pgpm accepts but usually hides a mistake
+    /// (an empty deploy script, ...) and drift in installed modules; default:
+    /// `[defaults] strict` of jobsctl.toml, else off.
+    #[arg(long, env = "JOBSCTL_STRICT", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0, default_missing_value = "true")]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

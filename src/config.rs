@@ -7,6 +7,10 @@
 //! target = "staging"        # a target below, or `dev` (the dev cluster)
 //! lock_timeout = 30         # seconds
 //! tx = "package"            # change | package | all
+//! strict = true             # warnings are errors (as --strict)
+//!
+//! [packages.pgpm-verify]
+//! drift = "error"           # error | warn: drift in this package (docs/pgpm-compat.md)
 //!
 //! [dev]
 //! data_dir = ".jobsctl/dev" # relative to this file
@@ -33,6 +37,7 @@
 //! wrong type or a malformed file is an error naming the line.
 
 use crate::cli::TxScope;
+use crate::engine::DriftPolicy;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -95,6 +100,15 @@ struct File {
     dev: Dev,
     #[serde(default)]
     targets: BTreeMap<String, BTreeMap<String, Spanned<toml::Value>>>,
+    #[serde(default)]
+    packages: BTreeMap<String, PackageSettings>,
+}
+
+/// `[packages.NAME]`: settings of one package.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackageSettings {
+    drift: Option<DriftPolicy>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -104,6 +118,7 @@ struct Defaults {
     target: Option<Spanned<String>>,
     lock_timeout: Option<Spanned<f64>>,
     tx: Option<TxScope>,
+    strict: Option<bool>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -327,6 +342,19 @@ impl Config {
 
     pub fn tx(&self) -> Option<TxScope> {
         self.file.defaults.tx
+    }
+
+    /// `[defaults] strict`.
+    pub fn strict(&self) -> Option<bool> {
+        self.file.defaults.strict
+    }
+
+    /// `[packages.NAME] drift` of every package that sets it.
+    pub fn drift_policies(&self) -> impl Iterator<Item = (&str, DriftPolicy)> {
+        self.file
+            .packages
+            .iter()
+            .filter_map(|(name, settings)| settings.drift.map(|d| (name.as_str(), d)))
     }
 
     /// `[defaults] target`.

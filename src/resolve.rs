@@ -84,7 +84,10 @@ pub fn resolve(workspace: &Workspace, wanted: &[String]) -> Result<Resolution, P
     let roots: Vec<&str> = if wanted.is_empty() {
         names
     } else {
-        wanted.iter().map(String::as_str).collect()
+        wanted
+            .iter()
+            .filter_map(|w| workspace.package(w).map(|p| p.name.as_str()))
+            .collect()
     };
     let order = order_packages(&roots, &edges, &mut problems);
     let packages = order
@@ -99,25 +102,26 @@ fn resolve_package(
     package: &Package,
     problems: &mut Problems,
 ) -> (Vec<Edge>, ResolvedPackage) {
-    let source = &workspace.source;
-    let control_path = source.display_path(&package.control_path());
-    let plan_path = source.display_path(&package.plan_path());
+    let control_path = package.display_control_path();
+    let plan_path = package.display_plan_path();
     let mut edges: Vec<Edge> = Vec::new();
     let mut extensions = Vec::new();
     for name in &package.control.requires {
-        if *name == package.name {
+        if package.answers_to(name) {
             problems.push(Problem::file(
                 control_path.clone(),
                 format!("package `{name}` requires itself"),
             ));
         } else if workspace.is_broken(name) {
             // Its own problems are reported; it is not a native extension.
-        } else if workspace.package(name).is_some() {
-            edges.push(Edge {
-                to: name.clone(),
-                path: control_path.clone(),
-                line: None,
-            });
+        } else if let Some(required) = workspace.package(name) {
+            if !edges.iter().any(|e| e.to == required.name) {
+                edges.push(Edge {
+                    to: required.name.clone(),
+                    path: control_path.clone(),
+                    line: None,
+                });
+            }
         } else {
             extensions.push(name.clone());
         }
@@ -191,7 +195,7 @@ fn resolve_dependency(
             .ok_or_else(|| format!("but package `{project}` has no tag `@{tag}`"))?,
     };
     Ok(ChangeRef {
-        package: project.to_owned(),
+        package: target_package.name.clone(),
         change,
     })
 }

@@ -307,10 +307,22 @@ fn every_problem_of_every_package_is_reported_together() {
             "packages/b/verify/one.sql: missing verify script for change `one`",
         ))
         .stderr(predicate::str::contains(
-            "packages/c/deploy/one.sql: deploy script for change `one` has no SQL statement to run",
+            "packages/c/deploy/one.sql: deploy script for change `one` has no SQL statement: it deploys as a no-op",
         ))
         .stderr(predicate::str::contains(
             "packages/d/d.control:1: `requires` entry 2 is empty",
+        ))
+        .stderr(predicate::str::contains(
+            "3 problems found; nothing was run",
+        ));
+    // --strict counts the warning among them.
+    jobsctl()
+        .args(["plan", "--strict", "--workspace"])
+        .arg(ws.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "packages/c/deploy/one.sql: deploy script for change `one` has no SQL statement: it deploys as a no-op and is recorded as deployed, as in pgpm (an error with --strict)",
         ))
         .stderr(predicate::str::contains(
             "4 problems found; nothing was run",
@@ -334,7 +346,7 @@ fn plan_errors_carry_the_plan_path_and_line() {
 }
 
 #[test]
-fn project_pragma_must_match_the_control_file() {
+fn project_pragma_that_differs_from_the_control_file_names_the_package_with_a_warning() {
     let ws = TempWorkspace::new();
     ws.package("a", &[])
         .write("packages/a/pgpm.plan", "%project=other\n");
@@ -342,10 +354,16 @@ fn project_pragma_must_match_the_control_file() {
         .args(["plan", "--workspace"])
         .arg(ws.path())
         .assert()
-        .code(2)
+        .success()
+        .stdout(predicate::str::contains("other"))
         .stderr(predicate::str::contains(
-            "packages/a/pgpm.plan:1: `%project=other` does not match the control file `a.control`",
+            "packages/a/pgpm.plan:1: `%project=other` does not match the control file `a.control`: pgpm records the changes under `other`, and so does jobsctl",
         ));
+    jobsctl()
+        .args(["plan", "--strict", "--workspace"])
+        .arg(ws.path())
+        .assert()
+        .code(2);
 }
 
 #[test]

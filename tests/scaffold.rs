@@ -1394,13 +1394,22 @@ fn a_users_package_on_pgpm_jobs_enqueues_a_job_for_each_inserted_row() {
     );
     succeed(generator().args(["tag", "0.0.1", "-C"]).arg(&shop));
 
-    // Until the scripts say something, the workspace is not deployable.
+    // Until the scripts say something, the changes are no-ops: a warning,
+    // and an error with --strict.
     jobsctl()
         .args(["plan", "-w"])
         .arg(&ws)
         .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "has no SQL statement: it deploys as a no-op",
+        ));
+    jobsctl()
+        .args(["plan", "--strict", "-w"])
+        .arg(&ws)
+        .assert()
         .code(2)
-        .stderr(predicate::str::contains("has no SQL statement to run"));
+        .stderr(predicate::str::contains("has no SQL statement"));
 
     let fill = |change: &str, deploy: &str, revert: &str, verify: &str| {
         for (folder, sql) in [("deploy", deploy), ("revert", revert), ("verify", verify)] {

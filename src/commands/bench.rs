@@ -60,7 +60,9 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
         &WorkspaceArgs {
             workspace: None,
             packages: Vec::new(),
+            strict: false,
         },
+        printer,
     )?;
     let plan = deploy_plan(&workspace, &resolution);
     let workspace_dir = project.workspace(None)?;
@@ -86,6 +88,7 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
             dry_run: false,
             log_only: false,
             accept_drift: false,
+            drift: Default::default(),
             lock_timeout: Duration::from_secs(60),
         };
         deploy(

@@ -32,7 +32,7 @@ fn context(
     connection: &ConnectionArgs,
     printer: &Printer,
 ) -> Result<Context, Error> {
-    let (workspace, resolution) = super::open_workspace(project, workspace)?;
+    let (workspace, resolution) = super::open_workspace(project, workspace, printer)?;
     let plan = deploy_plan(&workspace, &resolution);
     Ok(Context {
         workspace,
@@ -74,6 +74,7 @@ pub fn run_deploy(project: &Project, args: &DeployArgs, printer: &Printer) -> Re
         dry_run: args.dry_run,
         log_only: args.log_only,
         accept_drift: args.accept_drift,
+        drift: project.drift_policies(project.strict(args.workspace.strict)),
         lock_timeout: lock_timeout(project.lock_timeout(args.lock_timeout))?,
     };
     printer.begin("deploy", &settings.describe());

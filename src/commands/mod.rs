@@ -77,6 +77,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
 fn open_workspace(
     project: &Project,
     args: &WorkspaceArgs,
+    printer: &Printer,
 ) -> Result<(Workspace, Resolution), Error> {
     let dir = project.workspace(args.workspace.as_deref())?;
     tracing::debug!(workspace = ?dir, "workspace");
@@ -96,8 +97,32 @@ fn open_workspace(
             )));
         }
     };
-    let (workspace, mut problems) = load_workspace(source);
+    let (mut workspace, mut problems) = load_workspace(source);
+    let warnings = std::mem::take(&mut workspace.warnings);
+    if project.strict(args.strict) {
+        problems.0.extend(warnings.0.into_iter().map(|mut w| {
+            w.message.push_str(" (an error with --strict)");
+            w
+        }));
+    } else {
+        for warning in &warnings.0 {
+            printer.workspace_warning(warning);
+        }
+    }
     let resolution = resolve(&workspace, &args.packages);
+    if problems.is_empty()
+        && let Ok(resolution) = &resolution
+    {
+        for package in workspace.embedded() {
+            if resolution.packages.iter().any(|p| p.name == package.name) {
+                printer.note(&format!(
+                    "using jobsctl's embedded {} {} (the workspace has no package of that name)",
+                    package.name,
+                    package.version().unwrap_or("")
+                ));
+            }
+        }
+    }
     match resolution {
         Ok(resolution) if problems.is_empty() => Ok((workspace, resolution)),
         Ok(_) => Err(invalid(&workspace, problems)),

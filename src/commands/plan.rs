@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::output::Printer;
 
 pub fn run(project: &Project, args: &PlanArgs, printer: &Printer) -> Result<(), Error> {
-    let (workspace, resolution) = super::open_workspace(project, &args.workspace)?;
+    let (workspace, resolution) = super::open_workspace(project, &args.workspace, printer)?;
     printer.plan(&deploy_plan(&workspace, &resolution))?;
     Ok(())
 }

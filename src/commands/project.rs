@@ -23,6 +23,7 @@ use crate::cli::{ConnectionArgs, GlobalArgs, TxScope};
 use crate::config::{Config, TargetRef};
 use crate::db::Settings;
 use crate::dev::{self, Cluster};
+use crate::engine::deploy::DriftPolicies;
 use crate::error::Error;
 use crate::output::Printer;
 use std::cell::Cell;
@@ -125,6 +126,25 @@ impl Project {
 
     pub fn tx(&self, flag: Option<TxScope>) -> TxScope {
         flag.or(self.config.tx()).unwrap_or(DEFAULT_TX)
+    }
+
+    /// `--strict`, else `[defaults] strict`, else off.
+    pub fn strict(&self, flag: bool) -> bool {
+        flag || self.config.strict().unwrap_or(false)
+    }
+
+    /// How drift in each package is treated: `error` for everything with
+    /// --strict; else `[packages.NAME] drift`; else `warn` for installed and
+    /// embedded modules and `error` for the workspace's own packages.
+    pub fn drift_policies(&self, strict: bool) -> DriftPolicies {
+        DriftPolicies {
+            strict,
+            configured: self
+                .config
+                .drift_policies()
+                .map(|(name, policy)| (name.to_owned(), policy))
+                .collect(),
+        }
     }
 
     /// The dev cluster this project uses.

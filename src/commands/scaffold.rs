@@ -153,7 +153,7 @@ pub fn run_bundle(
     format: Format,
     printer: &Printer,
 ) -> Result<(), Error> {
-    let (workspace, resolution) = super::open_workspace(project, &args.workspace)?;
+    let (workspace, resolution) = super::open_workspace(project, &args.workspace, printer)?;
     let target = match &args.single_file {
         Some(path) => BundleTarget::SingleFile(path.clone()),
         None => BundleTarget::Extensions(args.out.clone().unwrap_or_else(|| PathBuf::from("."))),

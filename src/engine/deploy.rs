@@ -6,10 +6,10 @@ use super::execute::{Executor, Hooks, Work};
 use super::lock::DeployLock;
 use super::plan::{DeployPlan, TransactionMode};
 use super::state::{ChangeState, ChangeStatus, State, compare};
-use super::{ChangeResult, Drift, Error, Outcome, Progress, interrupt, target};
+use super::{ChangeResult, Drift, DriftPolicy, Error, Outcome, Progress, interrupt, target};
 use crate::cli::TxScope;
 use crate::db::{NoticeHandler, Settings};
-use crate::package::Workspace;
+use crate::package::{Origin, Workspace};
 use crate::registry::{self, EventKind};
 use serde::Serialize;
 use std::time::Duration;
@@ -19,8 +19,40 @@ pub struct DeployOptions {
     pub tx: TxScope,
     pub dry_run: bool,
     pub log_only: bool,
+    /// Deploy past any drift, unchecked (`--accept-drift`).
     pub accept_drift: bool,
+    pub drift: DriftPolicies,
     pub lock_timeout: Duration,
+}
+
+/// How drift is treated, package by package (docs/pgpm-compat.md).
+#[derive(Debug, Clone, Default)]
+pub struct DriftPolicies {
+    /// `--strict`: drift anywhere is an error.
+    pub strict: bool,
+    /// `[packages.NAME] drift` of jobsctl.toml.
+    pub configured: Vec<(String, DriftPolicy)>,
+}
+
+impl DriftPolicies {
+    /// `error` with --strict; else the configured one; else `warn` for
+    /// modules published by others (installed below `extensions/`, or
+    /// embedded in jobsctl), whose deployed scripts change with each
+    /// release and tool, and `error` for the workspace's own packages,
+    /// where drift means a deployed script was edited.
+    pub fn for_package(&self, package: &str, origin: Origin) -> DriftPolicy {
+        if self.strict {
+            return DriftPolicy::Error;
+        }
+        if let Some((_, policy)) = self.configured.iter().find(|(name, _)| name == package) {
+            return *policy;
+        }
+        if origin.is_installed() {
+            DriftPolicy::Warn
+        } else {
+            DriftPolicy::Error
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -55,13 +87,22 @@ pub fn deploy(
     };
     if options.dry_run {
         // A database that does not exist yet (`--createdb --dry-run`) has nothing deployed.
-        let deployed = match settings.connect(Some(notices)) {
-            Ok(mut client) => read_deployed(&mut client)?,
-            Err(e) if e.sqlstate() == Some("3D000") => Vec::new(),
+        let mut client = match settings.connect(Some(notices)) {
+            Ok(client) => Some(client),
+            Err(e) if e.sqlstate() == Some("3D000") => None,
             Err(e) => return Err(e.into()),
         };
+        let deployed = match &mut client {
+            Some(client) => read_deployed(client)?,
+            None => Vec::new(),
+        };
         let state = compare(plan, &deployed);
-        for status in pending(&state, target, options.accept_drift)? {
+        let todo = pending(plan, &state, target, options)?;
+        if let Some(client) = &mut client {
+            check_extensions(client, plan, &todo.changes)?;
+            check_kept_drift(client, workspace, &todo.kept, progress)?;
+        }
+        for status in todo.changes {
             report.changes.push(result(status, Outcome::Planned));
             progress(Progress::Change(
                 report.changes.last().expect("just pushed"),
@@ -82,16 +123,20 @@ pub fn deploy(
     // Read after the lock is won: another deployer may have just finished.
     let deployed = registry::deployed_changes(&mut client, None)?;
     let state = compare(plan, &deployed);
-    let todo = pending(&state, target, options.accept_drift)?;
-    let outcome = run(
-        workspace,
-        plan,
-        &mut client,
-        &todo,
-        options,
-        &mut report,
-        progress,
-    );
+    let todo = pending(plan, &state, target, options)?;
+    let outcome = check_extensions(&mut client, plan, &todo.changes)
+        .and_then(|()| check_kept_drift(&mut client, workspace, &todo.kept, progress))
+        .and_then(|()| {
+            run(
+                workspace,
+                plan,
+                &mut client,
+                &todo.changes,
+                options,
+                &mut report,
+                progress,
+            )
+        });
     lock.release();
     outcome.map(|()| report)
 }
@@ -104,41 +149,157 @@ fn read_deployed(client: &mut postgres::Client) -> Result<Vec<registry::Deployed
     }
 }
 
-/// The pending changes up to and including the target, in order; drift
-/// among the changes in range stops everything unless accepted.
+/// What a deploy will do: the pending changes to run, and the drifted
+/// changes it keeps as deployed (their packages' drift policy is `warn`).
+struct Todo<'s> {
+    changes: Vec<&'s ChangeStatus<'s>>,
+    kept: Vec<Drift>,
+}
+
+/// The pending changes up to and including the target, in order. Drift
+/// among the changes in range stops everything where its package's policy
+/// is `error` (unless --accept-drift); where it is `warn`, the deployed
+/// change is kept.
 fn pending<'s>(
+    plan: &DeployPlan,
     state: &'s State<'s>,
     target: Option<usize>,
-    accept_drift: bool,
-) -> Result<Vec<&'s ChangeStatus<'s>>, Error> {
+    options: &DeployOptions,
+) -> Result<Todo<'s>, Error> {
     let range = match target {
         Some(index) => &state.changes[..=index],
         None => &state.changes[..],
     };
-    let drift: Vec<Drift> = range
-        .iter()
-        .filter_map(|c| match &c.state {
-            ChangeState::Drifted { deployed_hash, .. } => Some(Drift {
-                package: c.package.to_owned(),
-                change: c.change.name.clone(),
-                deployed_hash: deployed_hash.clone(),
-                local_hash: c.change.script_hash.clone(),
-                path: c.change.deploy.clone(),
-            }),
-            _ => None,
-        })
-        .collect();
-    if !drift.is_empty() && !accept_drift {
-        return Err(Error::Drift { drift });
+    let (mut refused, mut kept) = (Vec::new(), Vec::new());
+    for c in range {
+        let ChangeState::Drifted { deployed_hash, .. } = &c.state else {
+            continue;
+        };
+        let drift = Drift {
+            package: c.package.to_owned(),
+            change: c.change.name.clone(),
+            deployed_hash: deployed_hash.clone(),
+            local_hash: c.change.script_hash.clone(),
+            path: c.change.deploy.clone(),
+        };
+        match options
+            .drift
+            .for_package(c.package, plan.origin_of(c.package))
+        {
+            _ if options.accept_drift => {}
+            DriftPolicy::Error => refused.push(drift),
+            DriftPolicy::Warn => kept.push(drift),
+        }
+    }
+    if !refused.is_empty() {
+        return Err(Error::Drift { drift: refused });
     }
     // An already deployed target means there is nothing to do, exactly.
     if target.is_some_and(|i| state.changes[i].state.is_deployed()) {
-        return Ok(Vec::new());
+        return Ok(Todo {
+            changes: Vec::new(),
+            kept,
+        });
     }
-    Ok(range
+    Ok(Todo {
+        changes: range
+            .iter()
+            .filter(|c| c.state == ChangeState::Pending)
+            .collect(),
+        kept,
+    })
+}
+
+/// Every native extension that a package with pending changes requires
+/// must be installed or available on the server, or nothing runs.
+fn check_extensions(
+    client: &mut postgres::Client,
+    plan: &DeployPlan,
+    todo: &[&ChangeStatus],
+) -> Result<(), Error> {
+    let mut needed: Vec<(&str, &str)> = Vec::new();
+    for status in todo {
+        for extension in plan.extensions_of(status.package) {
+            if !needed.iter().any(|(_, e)| e == extension) {
+                needed.push((status.package, extension));
+            }
+        }
+    }
+    if needed.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = needed.iter().map(|(_, e)| *e).collect();
+    let available: Vec<String> = client
+        .query(
+            "SELECT name FROM pg_catalog.pg_available_extensions WHERE name = ANY($1)
+             UNION SELECT extname FROM pg_catalog.pg_extension WHERE extname = ANY($1)",
+            &[&names],
+        )
+        .map_err(|e| Error::query("looking up available extensions", e))?
         .iter()
-        .filter(|c| c.state == ChangeState::Pending)
-        .collect())
+        .map(|row| row.get(0))
+        .collect();
+    let missing: Vec<(String, String)> = needed
+        .into_iter()
+        .filter(|(_, e)| !available.iter().any(|a| a == e))
+        .map(|(p, e)| (p.to_owned(), e.to_owned()))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::MissingExtensions { missing })
+    }
+}
+
+/// Drifted changes kept as deployed are checked, not assumed: the local
+/// verify script of each must pass against what is deployed (in a
+/// transaction rolled back at once). Each package's kept drift is then
+/// reported as a warning.
+fn check_kept_drift(
+    client: &mut postgres::Client,
+    workspace: &Workspace,
+    kept: &[Drift],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(), Error> {
+    if kept.is_empty() {
+        return Ok(());
+    }
+    let mut executor = Executor::new(client, TxScope::Change);
+    let mut failures = Vec::new();
+    for drift in kept {
+        executor.check_interrupt()?;
+        let file = &workspace
+            .package(&drift.package)
+            .and_then(|p| p.scripts_of(&drift.change))
+            .expect("planned changes have scripts")
+            .verify;
+        executor.enter(&drift.package)?;
+        let outcome = executor.run_in_transaction(&drift.package, &drift.change, file);
+        executor.rollback();
+        if let Err(failure) = outcome {
+            failures.push(*failure);
+        }
+    }
+    if !failures.is_empty() {
+        return Err(Error::DriftUnverified {
+            drift: kept.to_vec(),
+            failures,
+        });
+    }
+    let mut packages: Vec<&str> = kept.iter().map(|d| d.package.as_str()).collect();
+    packages.dedup();
+    for package in packages {
+        let drift: Vec<Drift> = kept
+            .iter()
+            .filter(|d| d.package == package)
+            .cloned()
+            .collect();
+        progress(Progress::KeptDrift {
+            package: package.to_owned(),
+            drift,
+        });
+    }
+    Ok(())
 }
 
 fn result(status: &ChangeStatus, outcome: Outcome) -> ChangeResult {

@@ -37,6 +37,13 @@ pub enum Error {
     },
     #[error("{} deployed change{} differ{} from the local deploy script; nothing was deployed (rerun with --accept-drift to deploy anyway)", drift.len(), if drift.len() == 1 { "" } else { "s" }, if drift.len() == 1 { "s" } else { "" })]
     Drift { drift: Vec<Drift> },
+    #[error("{} drifted change{} of installed modules cannot be kept: the local verify script{} fail{} against what is deployed; nothing was deployed", drift.len(), if drift.len() == 1 { "" } else { "s" }, if failures.len() == 1 { "" } else { "s" }, if failures.len() == 1 { "s" } else { "" })]
+    DriftUnverified {
+        drift: Vec<Drift>,
+        failures: Vec<ScriptFailure>,
+    },
+    #[error("{}; nothing was deployed: install {} on the server, or remove {} from the control file's `requires`", missing.iter().map(|(p, e)| format!("package {p} requires the extension {e}, which this server does not have (not in pg_available_extensions)")).collect::<Vec<_>>().join("; "), if missing.len() == 1 { "it" } else { "them" }, if missing.len() == 1 { "it" } else { "them" })]
+    MissingExtensions { missing: Vec<(String, String)> },
     #[error("{0}")]
     ChangeFailed(Box<ScriptFailure>),
     #[error("{} verify script{} failed", failures.len(), if failures.len() == 1 { "" } else { "s" })]
@@ -52,6 +59,18 @@ pub enum Error {
     Usage(String),
     #[error("interrupted: the open transaction was rolled back and the deploy lock released")]
     Interrupted,
+}
+
+/// What a deploy does when a deployed change's script differs from the
+/// local one (docs/pgpm-compat.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftPolicy {
+    /// Stop before anything runs.
+    Error,
+    /// Keep what is deployed when the local verify scripts pass against it,
+    /// and say so; stop when one fails.
+    Warn,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,6 +99,8 @@ impl Error {
             Error::Query(_) => "query",
             Error::LockTimeout { .. } => "lock_timeout",
             Error::Drift { .. } => "drift",
+            Error::DriftUnverified { .. } => "drift_unverified",
+            Error::MissingExtensions { .. } => "missing_extension",
             Error::ChangeFailed(_) => "change_failed",
             Error::VerifyFailed { .. } => "verify_failed",
             Error::NothingDeployed { .. } => "nothing_deployed",
@@ -143,5 +164,11 @@ pub enum Progress<'a> {
         waited: Duration,
     },
     Note(String),
+    /// Drifted changes of a package kept as deployed: their deploy scripts
+    /// differ from the local ones, their local verify scripts pass.
+    KeptDrift {
+        package: String,
+        drift: Vec<Drift>,
+    },
     Change(&'a ChangeResult),
 }

@@ -2,7 +2,7 @@
 //! order, computed without a database. Each change carries what the executor
 //! needs to decide how to run it (hash, transaction mode).
 
-use crate::package::{SqlFile, Workspace};
+use crate::package::{Origin, SqlFile, Workspace};
 use crate::resolve::Resolution;
 use crate::script::StatementKind;
 use serde::Serialize;
@@ -23,6 +23,9 @@ pub enum Step {
         name: String,
         version: Option<String>,
         path: String,
+        /// `workspace`, `installed` (below `extensions/`) or `embedded`
+        /// (jobsctl's copy, the workspace having none).
+        origin: Origin,
         depends_on: Vec<String>,
         /// Native extensions it requires (each also has its own step, before
         /// the first package that needs it).
@@ -126,7 +129,8 @@ pub fn deploy_plan(workspace: &Workspace, resolution: &Resolution) -> DeployPlan
         steps.push(Step::Package {
             name: resolved.name.clone(),
             version: package.version().map(str::to_owned),
-            path: workspace.source.display_path(&package.dir),
+            path: package.display_dir.clone(),
+            origin: package.origin,
             depends_on: resolved.depends_on.clone(),
             extensions: resolved.extensions.clone(),
             changes,
@@ -141,6 +145,17 @@ pub fn deploy_plan(workspace: &Workspace, resolution: &Resolution) -> DeployPlan
 impl DeployPlan {
     pub fn change_count(&self) -> usize {
         self.packages().map(|(_, changes)| changes.len()).sum()
+    }
+
+    /// Where a package of the plan comes from.
+    pub fn origin_of(&self, package: &str) -> Origin {
+        self.steps
+            .iter()
+            .find_map(|s| match s {
+                Step::Package { name, origin, .. } if name == package => Some(*origin),
+                _ => None,
+            })
+            .unwrap_or(Origin::Workspace)
     }
 
     /// The native extensions a package requires.

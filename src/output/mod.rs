@@ -42,6 +42,9 @@ pub struct Printer {
     progress: bool,
     /// Every change result reported so far, for the JSON error document.
     changes: std::cell::RefCell<Vec<crate::engine::ChangeResult>>,
+    /// Every warning reported so far: the `warnings` array of the JSON
+    /// document, whichever it is.
+    warnings: std::cell::RefCell<Vec<serde_json::Value>>,
 }
 
 impl Printer {
@@ -62,6 +65,7 @@ impl Printer {
             quiet,
             progress: format == Format::Human && !quiet && io::stderr().is_terminal(),
             changes: std::cell::RefCell::default(),
+            warnings: std::cell::RefCell::default(),
         }
     }
 
@@ -75,7 +79,7 @@ impl Printer {
 
     pub fn plan(&self, plan: &DeployPlan) -> io::Result<()> {
         match self.format {
-            Format::Json => json(plan),
+            Format::Json => self.json(plan),
             Format::Human => plan::human(plan),
         }
     }
@@ -92,7 +96,40 @@ impl Printer {
         if self.format == Format::Json {
             let mut document = ErrorDocument::from(error);
             document.changes = self.changes.borrow().clone();
-            let _ = json(&document);
+            let _ = self.json(&document);
+        }
+    }
+}
+
+impl Printer {
+    /// The one JSON document on stdout, with the warnings reported during
+    /// the run as its `warnings` array (when there are any).
+    pub(crate) fn json<T: Serialize>(&self, value: &T) -> io::Result<()> {
+        let warnings = self.warnings.borrow();
+        if warnings.is_empty() {
+            return json(value);
+        }
+        let mut document = serde_json::to_value(value).map_err(io::Error::other)?;
+        if let serde_json::Value::Object(map) = &mut document {
+            map.insert("warnings".into(), serde_json::Value::from(warnings.clone()));
+        }
+        json(&document)
+    }
+
+    /// A warning about the workspace (`path:line:column: message`): on
+    /// stderr in human mode, in the document's `warnings` in JSON mode.
+    pub fn workspace_warning(&self, problem: &crate::package::Problem) {
+        let mut value = serde_json::to_value(problem).unwrap_or_default();
+        if let serde_json::Value::Object(map) = &mut value {
+            map.insert("kind".into(), "workspace".into());
+        }
+        self.record_warning(value, &problem.to_string());
+    }
+
+    pub(crate) fn record_warning(&self, value: serde_json::Value, human: &str) {
+        self.warnings.borrow_mut().push(value);
+        if self.format == Format::Human {
+            let _ = writeln!(anstream::stderr(), "{WARN}warning{WARN:#}: {human}");
         }
     }
 }
@@ -121,6 +158,14 @@ fn human_error(err: &mut impl Write, error: &Error) -> io::Result<()> {
         Error::Engine(Engine::VerifyFailed { failures }) => {
             for failure in failures {
                 writeln!(err, "{ERROR}error{ERROR:#}: verify failed: {failure}")?;
+            }
+        }
+        Error::Engine(Engine::DriftUnverified { failures, .. }) => {
+            for failure in failures {
+                writeln!(
+                    err,
+                    "{ERROR}error{ERROR:#}: verify of drifted change failed: {failure}"
+                )?;
             }
         }
         Error::Engine(Engine::Drift { drift }) => {
@@ -176,6 +221,17 @@ impl<'a> From<&'a Error> for ErrorDocument<'a> {
             Error::Engine(Engine::ChangeFailed(failure)) => serde_json::to_value(failure).ok(),
             Error::Engine(Engine::VerifyFailed { failures }) => serde_json::to_value(failures).ok(),
             Error::Engine(Engine::Drift { drift }) => serde_json::to_value(drift).ok(),
+            Error::Engine(Engine::DriftUnverified { drift, failures }) => {
+                Some(serde_json::json!({ "drift": drift, "failures": failures }))
+            }
+            Error::Engine(Engine::MissingExtensions { missing }) => Some(
+                missing
+                    .iter()
+                    .map(|(package, extension)| {
+                        serde_json::json!({ "package": package, "extension": extension })
+                    })
+                    .collect(),
+            ),
             _ => None,
         };
         ErrorDocument {

@@ -1,7 +1,7 @@
 //! Deploy, revert, verify, status and log output: one line per change as it
 //! happens (human), or the whole report as one JSON document at the end.
 
-use super::{DIM, ERROR, HEADING, Printer, WARN, json, plural};
+use super::{DIM, ERROR, HEADING, Printer, WARN, plural};
 use crate::cli::Format;
 use crate::db::NoticeHandler;
 use crate::engine::deploy::DeployReport;
@@ -77,6 +77,34 @@ impl Printer {
             Progress::Note(message) => {
                 let _ = writeln!(anstream::stderr(), "{DIM}{message}{DIM:#}");
             }
+            Progress::KeptDrift { package, drift } => {
+                let human = format!(
+                    "{package}: {} deployed change{} differ{} from the local deploy script{} (installed by another tool or release); kept as deployed, since the local verify script{} pass against {}: {}",
+                    drift.len(),
+                    plural(drift.len()),
+                    if drift.len() == 1 { "s" } else { "" },
+                    plural(drift.len()),
+                    plural(drift.len()),
+                    if drift.len() == 1 { "it" } else { "them" },
+                    drift
+                        .iter()
+                        .map(|d| format!(
+                            "{} (deployed {}, local {})",
+                            d.change,
+                            short(&d.deployed_hash),
+                            short(&d.local_hash)
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                let value = serde_json::json!({
+                    "kind": "kept_drift",
+                    "package": package,
+                    "message": human,
+                    "drift": drift,
+                });
+                self.record_warning(value, &human);
+            }
             Progress::Change(result) => {
                 tracing::debug!(
                     package = %result.package,
@@ -96,7 +124,7 @@ impl Printer {
     pub fn deploy_report(&self, report: Result<DeployReport, engine::Error>) -> Result<(), Error> {
         let report = report?;
         if self.format == Format::Json {
-            return Ok(json(&report)?);
+            return Ok(self.json(&report)?);
         }
         let verb = if report.dry_run {
             "would deploy"
@@ -112,7 +140,7 @@ impl Printer {
     pub fn revert_report(&self, report: Result<RevertReport, engine::Error>) -> Result<(), Error> {
         let report = report?;
         if self.format == Format::Json {
-            return Ok(json(&report)?);
+            return Ok(self.json(&report)?);
         }
         let verb = if report.dry_run {
             "would revert"
@@ -132,7 +160,7 @@ impl Printer {
     pub fn verify_report(&self, report: Result<VerifyReport, engine::Error>) -> Result<(), Error> {
         let report = report?;
         if self.format == Format::Json {
-            return Ok(json(&report)?);
+            return Ok(self.json(&report)?);
         }
         summary(&report.changes, "verified", &report.database)?;
         if report.pending > 0 {
@@ -147,7 +175,7 @@ impl Printer {
 
     pub fn status_report(&self, report: &StatusReport) -> io::Result<()> {
         if self.format == Format::Json {
-            return json(report);
+            return self.json(report);
         }
         let mut out = anstream::stdout().lock();
         writeln!(
@@ -195,7 +223,7 @@ impl Printer {
 
     pub fn events(&self, events: &[Event]) -> io::Result<()> {
         if self.format == Format::Json {
-            return json(&serde_json::json!({ "events": events }));
+            return self.json(&serde_json::json!({ "events": events }));
         }
         let mut out = anstream::stdout().lock();
         for e in events {

@@ -14,32 +14,100 @@ pub use problem::{Problem, Problems};
 pub use source::{EntryKind, Source};
 pub use workspace::{Workspace, load_workspace};
 
-use crate::plan::{self, Plan};
+use crate::plan::{self, Change, Plan};
 use crate::script::{self, Script, StatementKind};
+use serde::Serialize;
 
 #[derive(Debug)]
 pub struct Package {
-    /// From the control file's base name, as pgpm names packages.
+    /// The plan's `%project`: the name pgpm records changes under (the
+    /// registry's `package`) and qualifies references with.
     pub name: String,
-    /// The package folder relative to the workspace root (`""` for the root).
+    /// pgpm's modules of this folder, one per control file (base name);
+    /// usually just `name`. `--package` and control-file `requires` may
+    /// name any of them.
+    pub modules: Vec<String>,
+    /// The package folder relative to its source's root (`""` for the root).
     pub dir: String,
-    /// The control file's name, e.g. `pgpm-jobs.control`.
+    /// How to name the folder to the user.
+    pub display_dir: String,
+    /// The control file that names the package (the one matching `%project`,
+    /// else the first), e.g. `pgpm-jobs.control`.
     pub control_file: String,
+    /// Where the package was found.
+    pub origin: Origin,
+    /// The settings of that control file (pgpm uses its `requires` for
+    /// every module of the folder).
     pub control: Control,
     pub plan: Plan,
     /// One entry per plan change, in plan order.
     pub scripts: Vec<ChangeScripts>,
 }
 
+/// Where a package comes from, which decides how drift in it is treated
+/// (docs/pgpm-compat.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// The workspace's own: its root package or a `packages` glob's.
+    Workspace,
+    /// An installed module below the workspace's `extensions/`.
+    Installed,
+    /// Embedded in jobsctl, used because the workspace has no package of
+    /// that name.
+    Embedded,
+}
+
+impl Origin {
+    /// A module someone else publishes: drift there is usually an upgrade
+    /// or another tool's release, not an edit of one's own script.
+    pub fn is_installed(self) -> bool {
+        self != Origin::Workspace
+    }
+}
+
 impl Package {
-    /// Relative to the workspace root.
+    /// Relative to the package's source root.
     pub fn control_path(&self) -> String {
         source::join(&self.dir, &self.control_file)
     }
 
-    /// Relative to the workspace root.
+    /// Relative to the package's source root.
     pub fn plan_path(&self) -> String {
         source::join(&self.dir, "pgpm.plan")
+    }
+
+    /// The control file, as shown to the user.
+    pub fn display_control_path(&self) -> String {
+        display_join(&self.display_dir, &self.control_file)
+    }
+
+    /// The plan file, as shown to the user.
+    pub fn display_plan_path(&self) -> String {
+        display_join(&self.display_dir, "pgpm.plan")
+    }
+
+    /// Put `prefix` before every path shown to the user (`embedded:` for a
+    /// package taken from the embedded workspace into one on disk).
+    pub fn relabel(&mut self, prefix: &str) {
+        self.display_dir = match self.dir.as_str() {
+            "" => format!("{prefix}."),
+            dir => format!("{prefix}{dir}"),
+        };
+        for scripts in &mut self.scripts {
+            for file in [
+                &mut scripts.deploy,
+                &mut scripts.revert,
+                &mut scripts.verify,
+            ] {
+                file.display_path = format!("{prefix}{}", file.path);
+            }
+        }
+    }
+
+    /// True when `name` is the package's name or one of its modules.
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.name == name || self.modules.iter().any(|m| m == name)
     }
 
     pub fn version(&self) -> Option<&str> {
@@ -107,27 +175,43 @@ impl ScriptKind {
     }
 }
 
-/// Load one package from `dir` (relative to the source root), whose control
-/// file is `control_file`. Problems are added to `problems`; `None` when the
-/// plan or control file could not be read at all.
+/// What loading found besides the packages: problems (errors) and warnings.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub problems: Problems,
+    pub warnings: Problems,
+}
+
+/// Load the package of folder `dir` (relative to the source root), whose
+/// control files are `control_files` (one module each, as pgpm makes them;
+/// they share the folder's plan and scripts). Problems and warnings are
+/// added to `found`; `None` when the package could not be loaded.
 fn load_package(
     source: &Source,
     dir: &str,
-    control_file: &str,
-    problems: &mut Problems,
+    control_files: &[String],
+    origin: Origin,
+    found: &mut Found,
 ) -> Option<Package> {
-    let name = control_file
-        .strip_suffix(".control")
-        .unwrap_or(control_file)
-        .to_owned();
-    let control_path = source::join(dir, control_file);
+    let modules: Vec<String> = control_files
+        .iter()
+        .map(|f| f.strip_suffix(".control").unwrap_or(f).to_owned())
+        .collect();
     let plan_path = source::join(dir, "pgpm.plan");
-
-    let control = read_text(source, &control_path, problems).and_then(|text| {
-        parse_control(&text)
-            .map_err(|ds| problems.extend_diagnostics(&source.display_path(&control_path), ds))
-            .ok()
-    });
+    let problems = &mut found.problems;
+    let controls: Vec<Option<Control>> = control_files
+        .iter()
+        .map(|control_file| {
+            let control_path = source::join(dir, control_file);
+            read_text(source, &control_path, problems).and_then(|text| {
+                parse_control(&text)
+                    .map_err(|ds| {
+                        problems.extend_diagnostics(&source.display_path(&control_path), ds)
+                    })
+                    .ok()
+            })
+        })
+        .collect();
     let plan = match read_text(source, &plan_path, problems) {
         Some(text) => plan::parse(&text)
             .map_err(|ds| problems.extend_diagnostics(&source.display_path(&plan_path), ds))
@@ -136,63 +220,98 @@ fn load_package(
             if source.read(&plan_path).ok().flatten().is_none() {
                 problems.push(Problem::file(
                     source.display_path(&plan_path),
-                    format!("package `{name}` has no pgpm.plan"),
+                    format!("package `{}` has no pgpm.plan", modules.join("`, `")),
                 ));
             }
             None
         }
     };
-    let (control, plan) = (control?, plan?);
-    if plan.project() != name {
+    let plan = plan?;
+    let controls: Vec<Control> = controls.into_iter().collect::<Option<_>>()?;
+    // pgpm records a module's changes under its plan's `%project`; the
+    // control file names the module (for `requires` and `--package`).
+    let primary = modules
+        .iter()
+        .position(|m| *m == plan.project())
+        .unwrap_or(0);
+    let name = if plan.project().is_empty() {
+        modules[primary].clone()
+    } else {
+        plan.project().to_owned()
+    };
+    if !modules.contains(&name) {
         let line = plan
             .pragmas
             .iter()
             .find(|p| p.name == "project")
             .map_or(1, |p| p.line);
-        problems.push(Problem::at(
+        found.warnings.push(Problem::at(
             source.display_path(&plan_path),
             line,
             format!(
-                "`%project={}` does not match the control file `{control_file}`: pgpm names the package `{name}`",
-                plan.project()
+                "`%project={name}` does not match the control file{} `{}`: pgpm records the changes under `{name}`, and so does jobsctl",
+                if control_files.len() == 1 { "" } else { "s" },
+                control_files.join("`, `")
             ),
         ));
     }
+    // pgpm deploys any module of the folder as the `%project` one, with
+    // that control file's `requires`; the others' are not used.
+    let control = controls.into_iter().nth(primary).expect("one per module");
     let scripts = plan
         .changes
         .iter()
-        .filter_map(|change| load_change_scripts(source, dir, &change.name, problems))
+        .filter_map(|change| load_change_scripts(source, dir, change, found))
         .collect::<Vec<_>>();
     if scripts.len() != plan.changes.len() {
         return None;
     }
-    Some(Package {
+    let package = Package {
         name,
+        modules,
         dir: dir.to_owned(),
-        control_file: control_file.to_owned(),
+        display_dir: source.display_path(dir),
+        control_file: control_files[primary].clone(),
+        origin,
         control,
         plan,
         scripts,
-    })
+    };
+    check_unique_hashes(&package, &mut found.problems);
+    Some(package)
 }
 
 fn load_change_scripts(
     source: &Source,
     dir: &str,
-    change: &str,
-    problems: &mut Problems,
+    change: &Change,
+    found: &mut Found,
 ) -> Option<ChangeScripts> {
-    let deploy = load_script(source, dir, change, ScriptKind::Deploy, problems);
-    let revert = load_script(source, dir, change, ScriptKind::Revert, problems);
-    let verify = load_script(source, dir, change, ScriptKind::Verify, problems);
-    if let Some(deploy) = &deploy {
-        check_transaction_mix(deploy, change, problems);
+    if script_path_escapes(&change.name) {
+        found.problems.push(Problem::at(
+            source.display_path(&source::join(dir, "pgpm.plan")),
+            change.line,
+            format!(
+                "change `{}` names a script outside the package folder (a `..`, `.` or empty path segment): jobsctl refuses it, whatever pgpm does",
+                change.name
+            ),
+        ));
+        return None;
     }
-    Some(ChangeScripts {
+    let problems = &mut found.problems;
+    let deploy = load_script(source, dir, &change.name, ScriptKind::Deploy, problems);
+    let revert = load_script(source, dir, &change.name, ScriptKind::Revert, problems);
+    let verify = load_script(source, dir, &change.name, ScriptKind::Verify, problems);
+    if let Some(deploy) = &deploy {
+        check_transaction_mix(deploy, &change.name, problems);
+    }
+    let scripts = ChangeScripts {
         deploy: deploy?,
         revert: revert?,
         verify: verify?,
-    })
+    };
+    warn_if_empty(&scripts, &change.name, &mut found.warnings);
+    Some(scripts)
 }
 
 fn load_script(
@@ -250,17 +369,85 @@ fn load_script(
         bytes,
         script,
     };
-    if kind != ScriptKind::Verify && file.executable_statements() == 0 {
-        problems.push(Problem::file(
+    Some(file)
+}
+
+/// pgpm deploys and reverts a script without statements (only comments, or
+/// only `BEGIN;`/`COMMIT;`) as a no-op and records it; real packages use
+/// such changes as dependency anchors. jobsctl does the same, with a warning
+/// where that usually hides a mistake: an empty deploy script, or an empty
+/// revert script that would leave the deploy script's objects behind. A
+/// zero-byte file is a no-op here too, but pgpm stops at it ("script not
+/// found"), so the warning says so.
+fn warn_if_empty(scripts: &ChangeScripts, change: &str, warnings: &mut Problems) {
+    let warn = |file: &SqlFile, what: &str| {
+        let pgpm = if file.bytes.is_empty() {
+            "; the file is empty (zero bytes), which pgpm refuses as a missing script"
+        } else {
+            ""
+        };
+        Problem::file(
             file.display_path.clone(),
             format!(
-                "{} script for change `{change}` has no SQL statement to run",
-                kind.folder()
+                "{} script for change `{change}` has no SQL statement: {what}{pgpm}",
+                file_kind(file)
             ),
+        )
+    };
+    if scripts.deploy.executable_statements() == 0 {
+        warnings.push(warn(
+            &scripts.deploy,
+            "it deploys as a no-op and is recorded as deployed, as in pgpm",
         ));
-        return None;
+    } else if scripts.revert.executable_statements() == 0 {
+        warnings.push(warn(
+            &scripts.revert,
+            "reverting the change leaves what its deploy script created in place",
+        ));
     }
-    Some(file)
+}
+
+/// `deploy`, `revert` or `verify`, from the file's folder.
+fn file_kind(file: &SqlFile) -> &'static str {
+    [ScriptKind::Deploy, ScriptKind::Revert, ScriptKind::Verify]
+        .into_iter()
+        .find(|k| {
+            file.path.starts_with(&format!("{}/", k.folder()))
+                || file.path.contains(&format!("/{}/", k.folder()))
+        })
+        .map_or("a", ScriptKind::folder)
+}
+
+/// The registry keeps one row per `(package, script_hash)`: two changes of
+/// a package whose deploy scripts are byte for byte the same (two
+/// comment-only anchors with the same text, say) cannot both be recorded,
+/// by pgpm or jobsctl. Found here, before a deploy stops halfway.
+fn check_unique_hashes(package: &Package, problems: &mut Problems) {
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    for (change, scripts) in package.plan.changes.iter().zip(&package.scripts) {
+        let hash = scripts.deploy.sha256();
+        if let Some((_, first)) = seen.iter().find(|(h, _)| *h == hash) {
+            problems.push(Problem::file(
+                scripts.deploy.display_path.clone(),
+                format!(
+                    "deploy script of change `{}` is identical to that of `{first}`: the registry records one change per script hash and package (pgpm fails the same way); make them differ, e.g. with a `-- Deploy {}` comment",
+                    change.name, change.name
+                ),
+            ));
+        } else {
+            seen.push((hash, &change.name));
+        }
+    }
+}
+
+/// A change name maps to a script path below the package's `deploy/`,
+/// `revert/` and `verify/` folders; a `..`, `.` or empty segment would
+/// make that path point elsewhere (`a/../../../../etc/x` reads
+/// `/etc/x.sql`). pgpm does not check; jobsctl refuses.
+fn script_path_escapes(change: &str) -> bool {
+    change
+        .split('/')
+        .any(|segment| segment.is_empty() || segment == "." || segment == "..")
 }
 
 /// A deploy script that needs to run outside a transaction cannot also open
@@ -286,6 +473,14 @@ fn check_transaction_mix(deploy: &SqlFile, change: &str, problems: &mut Problems
             deploy.script.statement_text(control).trim_end_matches(';').trim()
         ),
     ));
+}
+
+fn display_join(dir: &str, file: &str) -> String {
+    if dir.is_empty() || dir == "." {
+        file.to_owned()
+    } else {
+        format!("{dir}/{file}")
+    }
 }
 
 fn read_text(source: &Source, path: &str, problems: &mut Problems) -> Option<String> {

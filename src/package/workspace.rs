@@ -1,30 +1,51 @@
 //! Finding the packages of a workspace, the way pgpm does: a folder with a
-//! `pgpm.json` lists package globs (`"packages": ["packages/*"]`); a folder
-//! with a `*.control` file is a package itself; installed modules live below
-//! `extensions/` (also `extensions/@scope/name`). A package is named by its
-//! control file.
+//! `pgpm.json` lists package globs (`"packages": ["packages/*"]`), and
+//! installed modules live below `extensions/` (`extensions/NAME` and
+//! `extensions/@scope/NAME`); below each of those folders every
+//! `*.control` file (at any depth, outside `node_modules` and hidden
+//! folders) is a module named by the file's base name. A folder with a
+//! control file of its own and no `pgpm.json` is a package itself. Two
+//! control files in one folder are two modules sharing its plan: one
+//! package here. When two folders define the same module, the shorter path
+//! wins, as in pgpm, with a warning. A package the workspace requires but
+//! does not have is taken from the packages embedded in jobsctl when one
+//! has that name.
 
 use super::source::{EntryKind, Source, join};
-use super::{Package, Problem, Problems, load_package};
+use super::{Found, Origin, Package, Problem, Problems, load_package};
 use std::collections::BTreeMap;
 
 pub struct Workspace {
     pub source: Source,
     /// Sorted by name.
     pub packages: Vec<Package>,
-    /// Packages found but not loaded because of problems: others may still
-    /// name them, and must not take them for native extensions.
+    /// Module names found but not loaded because of problems: others may
+    /// still name them, and must not take them for native extensions.
     pub broken: Vec<String>,
+    /// What is accepted as pgpm accepts it but usually hides a mistake
+    /// (`--strict` makes these errors).
+    pub warnings: Problems,
 }
 
 impl Workspace {
+    /// The package named `name`, or having a module of that name.
     pub fn package(&self, name: &str) -> Option<&Package> {
-        self.packages.iter().find(|p| p.name == name)
+        self.packages
+            .iter()
+            .find(|p| p.name == name)
+            .or_else(|| self.packages.iter().find(|p| p.answers_to(name)))
     }
 
     /// A package that exists but could not be loaded.
     pub fn is_broken(&self, name: &str) -> bool {
         self.broken.iter().any(|b| b == name)
+    }
+
+    /// Packages taken from the ones embedded in jobsctl.
+    pub fn embedded(&self) -> impl Iterator<Item = &Package> {
+        self.packages
+            .iter()
+            .filter(|p| p.origin == Origin::Embedded)
     }
 }
 
@@ -32,24 +53,24 @@ impl Workspace {
 /// returned together with what could be loaded, so that checks across
 /// packages can still run and report theirs.
 pub fn load_workspace(source: Source) -> (Workspace, Problems) {
-    let mut problems = Problems::default();
-    let dirs = package_dirs(&source, &mut problems);
+    let mut found = Found::default();
+    let folders = package_folders(&source, &mut found);
+    let (mut packages, mut broken) = load_folders(&source, folders, &mut found);
+    if matches!(source, Source::Disk(_)) {
+        add_embedded(&mut packages, &broken);
+    }
     let mut by_name: BTreeMap<String, Package> = BTreeMap::new();
-    let mut broken = Vec::new();
-    for (dir, control_file) in dirs {
-        let Some(package) = load_package(&source, &dir, &control_file, &mut problems) else {
-            broken.push(control_file.trim_end_matches(".control").to_owned());
-            continue;
-        };
+    for package in packages {
         if let Some(other) = by_name.get(&package.name) {
-            problems.push(Problem::file(
-                source.display_path(&join(&dir, &control_file)),
+            found.problems.push(Problem::file(
+                package.display_control_path(),
                 format!(
-                    "package `{}` is also defined in `{}`: package names must be unique in a workspace",
+                    "package `{}` is also defined in `{}`: package names (`%project`) must be unique in a workspace",
                     package.name,
-                    source.display_path(&other.dir)
+                    other.display_dir
                 ),
             ));
+            broken.extend(package.modules);
             continue;
         }
         by_name.insert(package.name.clone(), package);
@@ -60,65 +81,231 @@ pub fn load_workspace(source: Source) -> (Workspace, Problems) {
             source,
             packages,
             broken,
+            warnings: found.warnings,
         },
-        problems,
+        found.problems,
     )
 }
 
-/// `(folder, control file name)` of every package, without duplicates.
-fn package_dirs(source: &Source, problems: &mut Problems) -> Vec<(String, String)> {
-    let mut candidates: Vec<String> = Vec::new();
+/// One package folder: its control files (sorted) and where it was found.
+struct Folder {
+    dir: String,
+    control_files: Vec<String>,
+    origin: Origin,
+}
+
+fn load_folders(
+    source: &Source,
+    folders: Vec<Folder>,
+    found: &mut Found,
+) -> (Vec<Package>, Vec<String>) {
+    let mut packages = Vec::new();
+    let mut broken = Vec::new();
+    for folder in folders {
+        match load_package(
+            source,
+            &folder.dir,
+            &folder.control_files,
+            folder.origin,
+            found,
+        ) {
+            Some(package) => packages.push(package),
+            None => broken.extend(
+                folder
+                    .control_files
+                    .iter()
+                    .map(|f| f.trim_end_matches(".control").to_owned()),
+            ),
+        }
+    }
+    (packages, broken)
+}
+
+/// Packages that the workspace's packages require (control `requires`,
+/// `project:change` references) but that it does not have, taken from the
+/// embedded workspace, and theirs in turn. A copy in the workspace wins.
+fn add_embedded(packages: &mut Vec<Package>, broken: &[String]) {
+    let embedded = Source::embedded();
+    let mut embedded_found = Found::default();
+    let folders = package_folders(&embedded, &mut embedded_found);
+    let (available, _) = load_folders(&embedded, folders, &mut embedded_found);
+    debug_assert!(
+        embedded_found.problems.is_empty(),
+        "{:?}",
+        embedded_found.problems
+    );
+    let mut available: Vec<Option<Package>> = available.into_iter().map(Some).collect();
+    loop {
+        let has = |name: &str| {
+            packages.iter().any(|p| p.answers_to(name)) || broken.iter().any(|b| b == name)
+        };
+        let wanted: Vec<String> = packages
+            .iter()
+            .flat_map(|p| {
+                let own = p.name.as_str();
+                p.control.requires.iter().cloned().chain(
+                    p.plan
+                        .changes
+                        .iter()
+                        .flat_map(|c| &c.dependencies)
+                        .map(move |d| d.project_or(own).to_owned()),
+                )
+            })
+            .filter(|name| !has(name))
+            .collect();
+        let mut added = false;
+        for name in wanted {
+            let Some(slot) = available
+                .iter_mut()
+                .find(|p| p.as_ref().is_some_and(|p| p.answers_to(&name)))
+            else {
+                continue;
+            };
+            let mut package = slot.take().expect("found above");
+            package.origin = Origin::Embedded;
+            package.relabel("embedded:");
+            packages.push(package);
+            added = true;
+        }
+        if !added {
+            break;
+        }
+    }
+}
+
+/// Every package folder with its control files, without duplicates; of two
+/// control files naming the same module the one with the shorter path wins.
+fn package_folders(source: &Source, found: &mut Found) -> Vec<Folder> {
+    let problems = &mut found.problems;
     let root_entries = list_or_report(source, "", problems);
     let has_manifest = root_entries.contains(&("pgpm.json".to_owned(), EntryKind::File));
-    let root_is_package = root_entries
-        .iter()
-        .any(|(name, kind)| *kind == EntryKind::File && name.ends_with(".control"));
-    if !has_manifest && !root_is_package {
+    let root_controls = control_files_in(&root_entries);
+    if !has_manifest && root_controls.is_empty() {
         problems.push(Problem::file(
             source.describe(),
             "not a pgpm package or workspace: no pgpm.json and no *.control file here",
         ));
         return Vec::new();
     }
-    if root_is_package {
-        candidates.push(String::new());
-    }
+    // (control file path, origin), in discovery order.
+    let mut controls: Vec<(String, Origin)> = root_controls
+        .into_iter()
+        .map(|f| (f, Origin::Workspace))
+        .collect();
+    let mut roots: Vec<(String, Origin)> = Vec::new();
     if has_manifest {
         for pattern in manifest_patterns(source, problems) {
-            candidates.extend(expand_glob(source, &pattern, problems));
+            roots.extend(
+                expand_glob(source, &pattern, problems)
+                    .into_iter()
+                    .map(|d| (d, Origin::Workspace)),
+            );
         }
     }
-    find_modules(source, "extensions", &mut candidates, problems);
-
-    let mut dirs: Vec<(String, String)> = Vec::new();
-    for dir in candidates {
-        if dirs.iter().any(|(d, _)| *d == dir) {
+    for pattern in ["extensions/*", "extensions/@*/*"] {
+        roots.extend(
+            expand_glob(source, pattern, problems)
+                .into_iter()
+                .map(|d| (d, Origin::Installed)),
+        );
+    }
+    let mut searched: Vec<String> = Vec::new();
+    for (dir, origin) in roots {
+        if searched.contains(&dir) {
             continue;
         }
-        let controls: Vec<String> = list_or_report(source, &dir, problems)
-            .into_iter()
-            .filter(|(name, kind)| *kind == EntryKind::File && name.ends_with(".control"))
-            .map(|(name, _)| name)
-            .collect();
-        match controls.as_slice() {
-            [] => {}
-            [control] => dirs.push((dir, control.clone())),
-            _ => problems.push(Problem::file(
-                source.display_path(&dir),
-                format!(
-                    "more than one control file ({}): a package folder has exactly one",
-                    controls.join(", ")
-                ),
-            )),
+        let mut files = Vec::new();
+        find_control_files(source, &dir, &mut files, problems);
+        searched.push(dir);
+        controls.extend(files.into_iter().map(|f| (f, origin)));
+    }
+    controls.sort_by(|a, b| a.0.cmp(&b.0));
+    controls.dedup_by(|a, b| a.0 == b.0);
+
+    // One control file per module name: the shortest path (pgpm's rule).
+    let mut by_module: BTreeMap<String, (String, Origin)> = BTreeMap::new();
+    for (path, origin) in controls {
+        let module = module_name(&path).to_owned();
+        match by_module.get(&module) {
+            Some((kept, _)) if kept.len() <= path.len() => {
+                found.warnings.push(Problem::file(
+                    source.display_path(&path),
+                    format!(
+                        "module `{module}` is also defined by `{}`: the shorter path wins, as in pgpm; this one is ignored",
+                        source.display_path(kept)
+                    ),
+                ));
+            }
+            Some((kept, _)) => {
+                found.warnings.push(Problem::file(
+                    source.display_path(kept),
+                    format!(
+                        "module `{module}` is also defined by `{}`: the shorter path wins, as in pgpm; this one is ignored",
+                        source.display_path(&path)
+                    ),
+                ));
+                by_module.insert(module, (path, origin));
+            }
+            None => {
+                by_module.insert(module, (path, origin));
+            }
         }
     }
-    if dirs.is_empty() && problems.is_empty() {
-        problems.push(Problem::file(
+    let mut folders: Vec<Folder> = Vec::new();
+    for (path, origin) in by_module.into_values() {
+        let (dir, file) = match path.rsplit_once('/') {
+            Some((dir, file)) => (dir.to_owned(), file.to_owned()),
+            None => (String::new(), path),
+        };
+        match folders.iter_mut().find(|f| f.dir == dir) {
+            Some(folder) => folder.control_files.push(file),
+            None => folders.push(Folder {
+                dir,
+                control_files: vec![file],
+                origin,
+            }),
+        }
+    }
+    for folder in &mut folders {
+        folder.control_files.sort();
+    }
+    folders.sort_by(|a, b| a.dir.cmp(&b.dir));
+    if folders.is_empty() && found.problems.is_empty() {
+        found.problems.push(Problem::file(
             source.describe(),
             "the workspace has no packages",
         ));
     }
-    dirs
+    folders
+}
+
+fn module_name(control_path: &str) -> &str {
+    let file = control_path.rsplit('/').next().unwrap_or(control_path);
+    file.strip_suffix(".control").unwrap_or(file)
+}
+
+fn control_files_in(entries: &[(String, EntryKind)]) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|(name, kind)| *kind == EntryKind::File && is_control_file(name))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+fn is_control_file(name: &str) -> bool {
+    name.len() > ".control".len() && name.ends_with(".control")
+}
+
+/// Every `*.control` file at or below `dir` (pgpm's `**/*.control`):
+/// hidden folders and `node_modules` are not searched.
+fn find_control_files(source: &Source, dir: &str, out: &mut Vec<String>, problems: &mut Problems) {
+    let entries = list_or_report(source, dir, problems);
+    out.extend(control_files_in(&entries).iter().map(|f| join(dir, f)));
+    for (name, kind) in entries {
+        if kind == EntryKind::Dir && !is_skipped(&name) {
+            find_control_files(source, &join(dir, &name), out, problems);
+        }
+    }
 }
 
 fn manifest_patterns(source: &Source, problems: &mut Problems) -> Vec<String> {
@@ -224,24 +411,6 @@ fn match_segments(
     };
     for name in subdirs().filter(|name| pattern.matches(name)) {
         match_segments(source, &join(dir, &name), rest, out, problems);
-    }
-}
-
-/// Below `extensions/`, every folder with a control file is a module; its
-/// own sub-folders are not searched further.
-fn find_modules(source: &Source, dir: &str, out: &mut Vec<String>, problems: &mut Problems) {
-    let entries = list_or_report(source, dir, problems);
-    if entries
-        .iter()
-        .any(|(n, k)| *k == EntryKind::File && n.ends_with(".control"))
-    {
-        out.push(dir.to_owned());
-        return;
-    }
-    for (name, kind) in entries {
-        if kind == EntryKind::Dir && !is_skipped(&name) {
-            find_modules(source, &join(dir, &name), out, problems);
-        }
     }
 }
 

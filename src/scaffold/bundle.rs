@@ -110,7 +110,7 @@ pub fn bundle(
     }
     if let BundleTarget::Extensions(_) = options.target {
         for package in &packages {
-            check_extension_names(workspace, package, &mut problems);
+            check_extension_names(package, &mut problems);
         }
     }
     if !problems.is_empty() {
@@ -218,8 +218,8 @@ fn is_session_set(statement: &str) -> bool {
 
 /// PostgreSQL's rules for extension and version names: not empty, no
 /// `--`, not starting or ending with `-`, no `/` or `\`.
-fn check_extension_names(workspace: &Workspace, package: &Package, problems: &mut Problems) {
-    let control = workspace.source.display_path(&package.control_path());
+fn check_extension_names(package: &Package, problems: &mut Problems) {
+    let control = package.display_control_path();
     if let Some(why) = invalid_extension_word(&package.name) {
         problems.push(Problem::file(
             control.clone(),
