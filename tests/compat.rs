@@ -430,6 +430,28 @@ fn drift_in_an_installed_module_is_kept_when_its_verify_scripts_pass() {
 }
 
 #[test]
+fn status_exit_code_passes_kept_drift_and_fails_it_with_strict() {
+    let db = TestDb::new("status_drift");
+    let ws = TempWorkspace::new();
+    ws.package("app", &["lib"])
+        .change("app", "t", "CREATE TABLE t ();");
+    installed_lib(&ws, HELLO_V1, "SELECT hello();\n");
+    deploy(&db, &ws).success();
+    installed_lib(&ws, HELLO_V2, "SELECT hello();\n");
+    jobsctl_on(&db)
+        .args(["status", "--exit-code", "-w"])
+        .arg(ws.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("drifted  functions/hello"));
+    jobsctl_on(&db)
+        .args(["status", "--exit-code", "--strict", "-w"])
+        .arg(ws.path())
+        .assert()
+        .code(1);
+}
+
+#[test]
 fn drift_in_an_installed_module_is_an_error_with_strict_or_its_package_setting() {
     let db = TestDb::new("strict_drift");
     let ws = TempWorkspace::new();

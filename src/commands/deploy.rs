@@ -218,7 +218,8 @@ pub fn run_status(project: &Project, args: &StatusArgs, printer: &Printer) -> Re
         context(project, &args.workspace, &args.connection, printer)?;
     let report = status(&plan, &settings)?;
     printer.status_report(&report)?;
-    if args.exit_code && !report.is_clean() {
+    let drift = project.drift_policies(project.strict(args.workspace.strict));
+    if args.exit_code && !report.is_clean(&plan, &drift) {
         return Err(Error::NotClean);
     }
     Ok(())

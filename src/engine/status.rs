@@ -1,7 +1,9 @@
 //! `status`: per package, what is deployed, pending and drifted, read
 //! without the lock and without creating anything.
 
+use super::DriftPolicy;
 use super::Error;
+use super::deploy::DriftPolicies;
 use super::plan::DeployPlan;
 use super::state::{ChangeState, compare};
 use crate::db::Settings;
@@ -34,10 +36,14 @@ pub struct DriftedChange {
 }
 
 impl StatusReport {
-    pub fn is_clean(&self) -> bool {
-        self.packages
-            .iter()
-            .all(|p| p.pending.is_empty() && p.drifted.is_empty())
+    /// Nothing pending, and no drift that a deploy would refuse (drift kept
+    /// under a `warn` policy, as in installed modules, is shown but clean).
+    pub fn is_clean(&self, plan: &DeployPlan, drift: &DriftPolicies) -> bool {
+        self.packages.iter().all(|p| {
+            p.pending.is_empty()
+                && (p.drifted.is_empty()
+                    || drift.for_package(&p.name, plan.origin_of(&p.name)) == DriftPolicy::Warn)
+        })
     }
 }
 

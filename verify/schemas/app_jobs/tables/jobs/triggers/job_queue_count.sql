@@ -2,10 +2,12 @@
 
 BEGIN;
 
-SELECT verify_trigger('app_jobs.jobs.job_queue_count_on_insert');
-SELECT verify_trigger('app_jobs.jobs.job_queue_count_on_delete');
-SELECT verify_trigger('app_jobs.jobs.job_queue_count_on_update');
-SELECT verify_trigger('app_jobs.jobs.job_queue_count_on_truncate');
+-- 'schema.trigger' is the form every published pgpm-verify accepts (pgpm
+-- may have installed an older one); the table is pinned below.
+SELECT verify_trigger('app_jobs.job_queue_count_on_insert');
+SELECT verify_trigger('app_jobs.job_queue_count_on_delete');
+SELECT verify_trigger('app_jobs.job_queue_count_on_update');
+SELECT verify_trigger('app_jobs.job_queue_count_on_truncate');
 
 -- Each must be enabled, call the count function and keep its WHEN clause
 -- (without it every job would pay for queue bookkeeping).

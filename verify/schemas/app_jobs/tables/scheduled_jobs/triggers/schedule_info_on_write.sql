@@ -2,7 +2,9 @@
 
 BEGIN;
 
-SELECT verify_trigger('app_jobs.scheduled_jobs.schedule_info_on_write');
+-- 'schema.trigger' is the form every published pgpm-verify accepts (pgpm
+-- may have installed an older one); the table is pinned below.
+SELECT verify_trigger('app_jobs.schedule_info_on_write');
 
 -- enabled, calling the check function, before every insert and every
 -- update of schedule_info
