@@ -512,3 +512,22 @@ fn drift_in_the_workspace_own_package_stays_an_error() {
         "1 deployed change differs from the local deploy script",
     ));
 }
+
+#[test]
+fn a_pgpm_apply_json_proxy_module_is_reported_as_unsupported() {
+    let ws = TempWorkspace::new();
+    ws.package("app", &[])
+        .change("app", "t", "CREATE TABLE t ();")
+        .write(
+            "packages/tenant/pgpm.apply.json",
+            r#"{ "source": "app", "schemas": { "app": "tenant_app" } }"#,
+        );
+    jobsctl()
+        .args(["plan", "-w"])
+        .arg(ws.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "packages/tenant/pgpm.apply.json: pgpm.apply.json proxy modules (a module pgpm transpiles from another) are not supported",
+        ));
+}

@@ -217,7 +217,16 @@ fn package_folders(source: &Source, found: &mut Found) -> Vec<Folder> {
         let mut files = Vec::new();
         find_control_files(source, &dir, &mut files, problems);
         searched.push(dir);
-        controls.extend(files.into_iter().map(|f| (f, origin)));
+        for file in files {
+            if file.ends_with(APPLY_SPEC) {
+                found.warnings.push(Problem::file(
+                    source.display_path(&file),
+                    "pgpm.apply.json proxy modules (a module pgpm transpiles from another) are not supported: this folder is not deployed, and a package that requires it will find no such module",
+                ));
+            } else {
+                controls.push((file, origin));
+            }
+        }
     }
     controls.sort_by(|a, b| a.0.cmp(&b.0));
     controls.dedup_by(|a, b| a.0 == b.0);
@@ -296,11 +305,18 @@ fn is_control_file(name: &str) -> bool {
     name.len() > ".control".len() && name.ends_with(".control")
 }
 
-/// Every `*.control` file at or below `dir` (pgpm's `**/*.control`):
-/// hidden folders and `node_modules` are not searched.
+/// pgpm's proxy module spec.
+const APPLY_SPEC: &str = "pgpm.apply.json";
+
+/// Every `*.control` file at or below `dir` (pgpm's `**/*.control`), and
+/// every `pgpm.apply.json`: hidden folders and `node_modules` are not
+/// searched.
 fn find_control_files(source: &Source, dir: &str, out: &mut Vec<String>, problems: &mut Problems) {
     let entries = list_or_report(source, dir, problems);
     out.extend(control_files_in(&entries).iter().map(|f| join(dir, f)));
+    if entries.contains(&(APPLY_SPEC.to_owned(), EntryKind::File)) {
+        out.push(join(dir, APPLY_SPEC));
+    }
     for (name, kind) in entries {
         if kind == EntryKind::Dir && !is_skipped(&name) {
             find_control_files(source, &join(dir, &name), out, problems);
