@@ -41,6 +41,7 @@ pub use account::{Account, SERVER_USER, is_root};
 pub use binaries::client_program;
 
 use crate::db::Settings;
+use crate::db::conninfo::{self, Key};
 use account::server_account;
 use binaries::Binaries;
 use serde::Serialize;
@@ -134,13 +135,12 @@ pub struct Running {
 impl Running {
     /// A conninfo string for `database` on this cluster, as the superuser.
     pub fn conninfo(&self, database: &str) -> String {
-        format!(
-            "host={} port={} user={} dbname={}",
-            quote(&self.socket_dir.to_string_lossy()),
-            self.port,
-            SUPERUSER,
-            quote(database)
-        )
+        conninfo::render(&[
+            (Key::Host, &self.socket_dir.to_string_lossy()),
+            (Key::Port, &self.port.to_string()),
+            (Key::User, SUPERUSER),
+            (Key::DbName, database),
+        ])
     }
 
     /// Settings for `database` on this cluster; `env` fills in what the
@@ -162,11 +162,6 @@ impl Running {
             ("PGDATABASE", database.to_owned()),
         ]
     }
-}
-
-/// A conninfo value in single quotes, `\` and `'` escaped.
-fn quote(value: &str) -> String {
-    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 /// What `dev status` shows.
@@ -377,11 +372,12 @@ mod tests {
         };
         assert_eq!(
             running.conninfo("jobs"),
-            r"host='/tmp/it\'s here' port=5433 user=postgres dbname='jobs'"
+            r"host='/tmp/it\'s here' port='5433' user='postgres' dbname='jobs'"
         );
         let settings = running.settings("jobs", &|_| None).unwrap();
         assert_eq!(settings.database(), "jobs");
         assert_eq!(settings.user(), "postgres");
+        assert_eq!(settings.describe(), "postgres@/tmp/it's here:5433/jobs");
     }
 
     #[test]
