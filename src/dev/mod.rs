@@ -38,7 +38,7 @@ mod setup;
 mod state;
 
 pub use account::{Account, SERVER_USER, is_root};
-pub use binaries::client_program;
+pub use binaries::{client_program, debian_bindirs, pg_config_bindir};
 
 use crate::db::Settings;
 use crate::db::conninfo::{self, Key};
