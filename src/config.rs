@@ -37,6 +37,7 @@
 //! wrong type or a malformed file is an error naming the line.
 
 use crate::cli::TxScope;
+use crate::db::conninfo::{self, Key};
 use crate::engine::DriftPolicy;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -47,30 +48,9 @@ pub const FILE_NAME: &str = "jobsctl.toml";
 /// The target name that means the dev cluster.
 pub const DEV_TARGET: &str = "dev";
 
-/// The libpq settings a target may give (besides `url`).
-pub const TARGET_KEYS: &[&str] = &[
-    "host",
-    "hostaddr",
-    "port",
-    "user",
-    "password",
-    "dbname",
-    "sslmode",
-    "sslrootcert",
-    "sslnegotiation",
-    "application_name",
-    "fallback_application_name",
-    "connect_timeout",
-    "options",
-    "passfile",
-    "target_session_attrs",
-    "channel_binding",
-    "keepalives",
-    "keepalives_idle",
-    "keepalives_interval",
-    "keepalives_count",
-    "tcp_user_timeout",
-];
+/// The libpq settings a target may give (besides `url`): the connection
+/// options `db` knows, with their libpq names.
+pub const TARGET_KEYS: &[&str] = &conninfo::NAMES;
 
 /// A problem with the configuration file, at a line when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -422,7 +402,7 @@ impl Config {
             .min()
             .unwrap_or(1);
         let mut url = None;
-        let mut settings: Vec<(&str, String)> = Vec::new();
+        let mut settings: Vec<(Key, String)> = Vec::new();
         for (key, value) in keys {
             let what = format!("targets.{name}.{key}");
             let text = match value.get_ref() {
@@ -435,35 +415,17 @@ impl Config {
             if key == "url" {
                 url = Some(text);
             } else {
+                let Ok(key) = Key::from_name(key) else {
+                    unreachable!("checked when the file was read")
+                };
                 settings.push((key, text));
             }
         }
+        let settings: Vec<(Key, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let conninfo = match url {
             // Settings beside a URL become its query parameters.
-            Some(mut url) => {
-                for (i, (key, value)) in settings.iter().enumerate() {
-                    let separator = if i == 0 && !url.contains('?') {
-                        '?'
-                    } else {
-                        '&'
-                    };
-                    url.push(separator);
-                    url.push_str(key);
-                    url.push('=');
-                    url.push_str(&percent_encode(value));
-                }
-                url
-            }
-            None => settings
-                .iter()
-                .map(|(key, value)| {
-                    format!(
-                        "{key}='{}'",
-                        value.replace('\\', "\\\\").replace('\'', "\\'")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
+            Some(url) => conninfo::render_url_query(&url, &settings),
+            None => conninfo::render(&settings),
         };
         let file = self.path.as_ref().and_then(|p| p.file_name()).map_or_else(
             || FILE_NAME.to_owned(),
@@ -521,20 +483,6 @@ pub fn expand(text: &str, env: Env) -> Result<String, String> {
     }
     out.push_str(rest);
     Ok(out)
-}
-
-/// Percent-encode everything but RFC 3986's unreserved characters.
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// The 1-based line of a byte offset.

@@ -1,9 +1,10 @@
 //! Connection strings as libpq reads them: `postgres[ql]://` URLs,
 //! `key=value` conninfo strings and plain database names, turned into a
-//! list of option assignments (later ones win). Nothing here looks at the
-//! environment; `settings.rs` does the precedence.
+//! list of option assignments (later ones win); and the one place that
+//! writes them ([`render`], [`render_url_query`]), so that what jobsctl
+//! writes is what it reads back. Nothing here looks at the environment;
+//! `settings.rs` does the precedence.
 
-#[cfg(test)]
 use std::fmt;
 
 /// The connection options jobsctl understands, with libpq's names and
@@ -137,6 +138,17 @@ const UNSUPPORTED: &[&str] = &[
     "oauth_client_secret",
     "oauth_scope",
 ];
+
+/// The libpq names of every key, in the order of [`Key::ALL`].
+pub(crate) const NAMES: [&str; Key::ALL.len()] = {
+    let mut names = [""; Key::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = Key::ALL[i].1;
+        i += 1;
+    }
+    names
+};
 
 /// One `key = value` of a connection string.
 pub(crate) type Assignment = (Key, String);
@@ -422,11 +434,56 @@ pub(crate) fn parse_conninfo(text: &str) -> Result<Vec<Assignment>, String> {
     }
 }
 
+/// A conninfo string that [`parse_conninfo`] reads back as `options`:
+/// `key='value'` separated by spaces, every value quoted. Holds the
+/// password when `options` does: never print or log it.
+pub(crate) fn render(options: &[(Key, &str)]) -> String {
+    options
+        .iter()
+        .map(|(key, value)| format!("{}={}", key.name(), Quoted(value)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `url` with `options` appended as query parameters (after a `?`, or an
+/// `&` when `url` has a query already), values percent-encoded, so that
+/// [`parse_url`] reads them back as given and after the URL's own parts
+/// (they win). Holds the password when `url` or `options` does: never
+/// print or log it.
+pub(crate) fn render_url_query(url: &str, options: &[(Key, &str)]) -> String {
+    let mut out = url.to_owned();
+    for (i, (key, value)) in options.iter().enumerate() {
+        let separator = if i == 0 && !url.contains('?') {
+            '?'
+        } else {
+            '&'
+        };
+        out.push(separator);
+        out.push_str(key.name());
+        out.push('=');
+        out.push_str(&encode(value));
+    }
+    out
+}
+
+/// Percent-encode everything but RFC 3986's unreserved characters (the
+/// inverse of [`decode`]).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Quote a value for a conninfo string (the inverse of `parse_conninfo`).
-#[cfg(test)]
 pub(crate) struct Quoted<'a>(pub &'a str);
 
-#[cfg(test)]
 impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("'")?;

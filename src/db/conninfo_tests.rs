@@ -196,3 +196,27 @@ fn every_key_has_a_name() {
         assert_eq!(key.name(), name);
     }
 }
+
+#[test]
+fn rendered_strings_read_back_as_given() {
+    let options = [
+        (Key::Host, "/tmp/it's here"),
+        (Key::Password, "p@ss/w:rd&'\\ é"),
+        (Key::DbName, "a b"),
+    ];
+    let expected: Vec<Assignment> = options.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    assert_eq!(parse(&render(&options)).unwrap(), expected);
+    let url = render_url_query("postgres://u@h/db", &options);
+    assert!(url.starts_with("postgres://u@h/db?host="), "{url}");
+    assert_eq!(parse(&url).unwrap()[3..], expected[..]);
+    assert_eq!(
+        render_url_query("postgres://h/db?sslmode=require", &[(Key::Port, "1")]),
+        "postgres://h/db?sslmode=require&port=1"
+    );
+}
+
+#[test]
+fn names_follow_the_keys() {
+    let names: Vec<&str> = Key::ALL.iter().map(|(_, name, _)| *name).collect();
+    assert_eq!(NAMES[..], names[..]);
+}

@@ -32,7 +32,7 @@
 //!   error messages or warnings.
 
 mod connect;
-mod conninfo;
+pub(crate) mod conninfo;
 mod createdb;
 mod error;
 mod machine;

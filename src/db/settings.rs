@@ -284,32 +284,15 @@ impl Settings {
         Settings::resolve(database_url, &|name| std::env::var(name).ok())
     }
 
+    /// `resolve` on a given machine (environment, operating system account,
+    /// default socket folder): the options as given, then each group of
+    /// options with its defaults and checks, in libpq's order.
     pub(crate) fn resolve_on(
         database_url: Option<&str>,
         machine: &Machine<'_>,
     ) -> Result<Settings, DbError> {
         let env = |name: &str| (machine.env)(name).filter(|v| !v.is_empty());
-        let mut given = Given(HashMap::new());
-
-        let source = match database_url.filter(|s| !s.trim().is_empty()) {
-            Some(text) => Some((text.to_owned(), Origin::Argument)),
-            None => env("DATABASE_URL").map(|text| (text, Origin::DatabaseUrl)),
-        };
-        if let Some((text, origin)) = source {
-            let assignments =
-                conninfo::parse(&text).map_err(|m| DbError::invalid(origin.to_string(), m))?;
-            for (key, value) in assignments {
-                given.0.insert(key, (value, origin));
-            }
-        }
-        for (key, _, variable) in Key::ALL {
-            if let Some(variable) = variable
-                && !given.0.contains_key(&key)
-                && let Some(value) = env(variable)
-            {
-                given.0.insert(key, (value, Origin::Variable(variable)));
-            }
-        }
+        let given = Given::read(database_url, &env)?;
 
         let account = (machine.account)();
         let home = env("HOME")
@@ -317,121 +300,27 @@ impl Settings {
             .or_else(|| account.as_ref().and_then(|(_, home)| home.clone()));
 
         let endpoints = endpoints(&given, machine.socket_dir)?;
-        let user = match given.text(Key::User) {
-            Some(user) => user,
-            None => account.map(|(name, _)| name).ok_or_else(|| {
-                DbError::invalid(
-                    "connection settings",
-                    "could not determine the operating system user name; set PGUSER or give a user",
-                )
-            })?,
-        };
-        let dbname = given.text(Key::DbName).unwrap_or_else(|| user.clone());
-        let password = given.text(Key::Password).map(|p| Password(p.into_bytes()));
-
-        let ssl_root_cert = match given.text(Key::SslRootCert) {
-            Some(system) if system == "system" => RootCert::System,
-            Some(path) => RootCert::File(PathBuf::from(path)),
-            None => RootCert::Default(home.as_ref().map(|h| h.join(".postgresql/root.crt"))),
-        };
-        let modes: Vec<(&str, SslMode)> = SslMode::ALL.iter().map(|m| (m.as_str(), *m)).collect();
-        let ssl_mode = match given.choice(Key::SslMode, &modes)? {
-            Some(mode) if ssl_root_cert == RootCert::System && mode != SslMode::VerifyFull => {
-                return Err(given.error(
-                    Key::SslMode,
-                    format!("weak sslmode \"{mode}\" may not be used with sslrootcert=system (use \"verify-full\")"),
-                ));
-            }
-            Some(mode) => mode,
-            None if ssl_root_cert == RootCert::System => SslMode::VerifyFull,
-            None => SslMode::Prefer,
-        };
-        let ssl_direct = given
-            .choice(
-                Key::SslNegotiation,
-                &[("postgres", false), ("direct", true)],
-            )?
-            .unwrap_or(false);
-        if ssl_direct
-            && matches!(
-                ssl_mode,
-                SslMode::Disable | SslMode::Allow | SslMode::Prefer
-            )
-        {
-            return Err(given.error(
-                Key::SslNegotiation,
-                format!("weak sslmode \"{ssl_mode}\" may not be used with sslnegotiation=direct (use \"require\" or stronger)"),
-            ));
-        }
-
-        let application_name = given
-            .text(Key::ApplicationName)
-            .or_else(|| given.text(Key::FallbackApplicationName))
-            .unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_owned());
-        // libpq: zero or negative waits forever; the minimum is 2 seconds.
-        let connect_timeout = given
-            .seconds(Key::ConnectTimeout)?
-            .map(|t| t.max(Duration::from_secs(2)));
-        let passfile = given
-            .text(Key::PassFile)
-            .map(PathBuf::from)
-            .or_else(|| home.as_ref().map(|h| h.join(".pgpass")));
-        let session_attrs = given
-            .choice(
-                Key::TargetSessionAttrs,
-                &[
-                    ("any", SessionAttrs::Any),
-                    ("read-write", SessionAttrs::ReadWrite),
-                    ("read-only", SessionAttrs::ReadOnly),
-                ],
-            )?
-            .unwrap_or(SessionAttrs::Any);
-        let channel_binding = given
-            .choice(
-                Key::ChannelBinding,
-                &[
-                    ("disable", ChannelBinding::Disable),
-                    ("prefer", ChannelBinding::Prefer),
-                    ("require", ChannelBinding::Require),
-                ],
-            )?
-            .unwrap_or(ChannelBinding::Prefer);
-        let keepalives = match given.int(Key::Keepalives)? {
-            Some(0) => None,
-            _ => Some(Keepalives {
-                idle: given
-                    .seconds(Key::KeepalivesIdle)?
-                    .unwrap_or(Duration::from_secs(60)),
-                interval: given
-                    .seconds(Key::KeepalivesInterval)?
-                    .unwrap_or(Duration::from_secs(10)),
-                count: match given.int(Key::KeepalivesCount)? {
-                    Some(n) if n > 0 => u32::try_from(n).unwrap_or(u32::MAX),
-                    _ => 6,
-                },
-            }),
-        };
-        let tcp_user_timeout = given
-            .int(Key::TcpUserTimeout)?
-            .filter(|ms| *ms > 0)
-            .map(|ms| Duration::from_millis(ms as u64));
+        let identity = Identity::resolve(&given, account, home.as_deref())?;
+        let tls = Tls::resolve(&given, home.as_deref())?;
+        let session = Session::resolve(&given)?;
+        let tcp = Tcp::resolve(&given)?;
 
         Ok(Settings {
             endpoints,
-            user,
-            password,
-            dbname,
-            ssl_mode,
-            ssl_root_cert,
-            ssl_direct,
-            application_name,
-            connect_timeout,
-            options: given.text(Key::Options),
-            passfile,
-            session_attrs,
-            channel_binding,
-            keepalives,
-            tcp_user_timeout,
+            user: identity.user,
+            password: identity.password,
+            dbname: identity.dbname,
+            ssl_mode: tls.ssl_mode,
+            ssl_root_cert: tls.ssl_root_cert,
+            ssl_direct: tls.ssl_direct,
+            application_name: session.application_name,
+            connect_timeout: session.connect_timeout,
+            options: session.options,
+            passfile: identity.passfile,
+            session_attrs: session.session_attrs,
+            channel_binding: session.channel_binding,
+            keepalives: tcp.keepalives,
+            tcp_user_timeout: tcp.tcp_user_timeout,
         })
     }
 
@@ -544,6 +433,219 @@ impl Settings {
             text.push_str(&format!(" (sslmode={})", self.ssl_mode));
         }
         text
+    }
+}
+
+impl Given {
+    /// The options as given: the connection string (`database_url`, else
+    /// `DATABASE_URL`), then, for each option it leaves out, the option's
+    /// `PG*` variable. `env` returns set, non-empty variables only.
+    fn read(
+        database_url: Option<&str>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Given, DbError> {
+        let mut given = Given(HashMap::new());
+        let source = match database_url.filter(|s| !s.trim().is_empty()) {
+            Some(text) => Some((text.to_owned(), Origin::Argument)),
+            None => env("DATABASE_URL").map(|text| (text, Origin::DatabaseUrl)),
+        };
+        if let Some((text, origin)) = source {
+            let assignments =
+                conninfo::parse(&text).map_err(|m| DbError::invalid(origin.to_string(), m))?;
+            for (key, value) in assignments {
+                given.0.insert(key, (value, origin));
+            }
+        }
+        for (key, _, variable) in Key::ALL {
+            if let Some(variable) = variable
+                && !given.0.contains_key(&key)
+                && let Some(value) = env(variable)
+            {
+                given.0.insert(key, (value, Origin::Variable(variable)));
+            }
+        }
+        Ok(given)
+    }
+}
+
+/// Who connects to which database: `user`, `dbname`, `password`, `passfile`.
+struct Identity {
+    user: String,
+    dbname: String,
+    password: Option<Password>,
+    passfile: Option<PathBuf>,
+}
+
+impl Identity {
+    /// The user defaults to the operating system `account`'s name, the
+    /// database to the user's name, the password file to `~/.pgpass`.
+    fn resolve(
+        given: &Given,
+        account: Option<(String, Option<PathBuf>)>,
+        home: Option<&Path>,
+    ) -> Result<Identity, DbError> {
+        let user = match given.text(Key::User) {
+            Some(user) => user,
+            None => account.map(|(name, _)| name).ok_or_else(|| {
+                DbError::invalid(
+                    "connection settings",
+                    "could not determine the operating system user name; set PGUSER or give a user",
+                )
+            })?,
+        };
+        let dbname = given.text(Key::DbName).unwrap_or_else(|| user.clone());
+        let password = given.text(Key::Password).map(|p| Password(p.into_bytes()));
+        let passfile = given
+            .text(Key::PassFile)
+            .map(PathBuf::from)
+            .or_else(|| home.map(|h| h.join(".pgpass")));
+        Ok(Identity {
+            user,
+            dbname,
+            password,
+            passfile,
+        })
+    }
+}
+
+/// TLS: `sslmode`, `sslrootcert` and `sslnegotiation`.
+struct Tls {
+    ssl_mode: SslMode,
+    ssl_root_cert: RootCert,
+    ssl_direct: bool,
+}
+
+impl Tls {
+    /// libpq's defaults (`prefer`, `~/.postgresql/root.crt` when it
+    /// exists, `verify-full` with `sslrootcert=system`) and its refusals of
+    /// weak modes with `sslrootcert=system` or `sslnegotiation=direct`.
+    fn resolve(given: &Given, home: Option<&Path>) -> Result<Tls, DbError> {
+        let ssl_root_cert = match given.text(Key::SslRootCert) {
+            Some(system) if system == "system" => RootCert::System,
+            Some(path) => RootCert::File(PathBuf::from(path)),
+            None => RootCert::Default(home.map(|h| h.join(".postgresql/root.crt"))),
+        };
+        let modes: Vec<(&str, SslMode)> = SslMode::ALL.iter().map(|m| (m.as_str(), *m)).collect();
+        let ssl_mode = match given.choice(Key::SslMode, &modes)? {
+            Some(mode) if ssl_root_cert == RootCert::System && mode != SslMode::VerifyFull => {
+                return Err(given.error(
+                    Key::SslMode,
+                    format!("weak sslmode \"{mode}\" may not be used with sslrootcert=system (use \"verify-full\")"),
+                ));
+            }
+            Some(mode) => mode,
+            None if ssl_root_cert == RootCert::System => SslMode::VerifyFull,
+            None => SslMode::Prefer,
+        };
+        let ssl_direct = given
+            .choice(
+                Key::SslNegotiation,
+                &[("postgres", false), ("direct", true)],
+            )?
+            .unwrap_or(false);
+        if ssl_direct
+            && matches!(
+                ssl_mode,
+                SslMode::Disable | SslMode::Allow | SslMode::Prefer
+            )
+        {
+            return Err(given.error(
+                Key::SslNegotiation,
+                format!("weak sslmode \"{ssl_mode}\" may not be used with sslnegotiation=direct (use \"require\" or stronger)"),
+            ));
+        }
+        Ok(Tls {
+            ssl_mode,
+            ssl_root_cert,
+            ssl_direct,
+        })
+    }
+}
+
+/// The session asked for: `application_name` (else
+/// `fallback_application_name`), `connect_timeout`, `options`,
+/// `target_session_attrs` and `channel_binding`.
+struct Session {
+    application_name: String,
+    connect_timeout: Option<Duration>,
+    options: Option<String>,
+    session_attrs: SessionAttrs,
+    channel_binding: ChannelBinding,
+}
+
+impl Session {
+    fn resolve(given: &Given) -> Result<Session, DbError> {
+        let application_name = given
+            .text(Key::ApplicationName)
+            .or_else(|| given.text(Key::FallbackApplicationName))
+            .unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_owned());
+        // libpq: zero or negative waits forever; the minimum is 2 seconds.
+        let connect_timeout = given
+            .seconds(Key::ConnectTimeout)?
+            .map(|t| t.max(Duration::from_secs(2)));
+        let session_attrs = given
+            .choice(
+                Key::TargetSessionAttrs,
+                &[
+                    ("any", SessionAttrs::Any),
+                    ("read-write", SessionAttrs::ReadWrite),
+                    ("read-only", SessionAttrs::ReadOnly),
+                ],
+            )?
+            .unwrap_or(SessionAttrs::Any);
+        let channel_binding = given
+            .choice(
+                Key::ChannelBinding,
+                &[
+                    ("disable", ChannelBinding::Disable),
+                    ("prefer", ChannelBinding::Prefer),
+                    ("require", ChannelBinding::Require),
+                ],
+            )?
+            .unwrap_or(ChannelBinding::Prefer);
+        Ok(Session {
+            application_name,
+            connect_timeout,
+            options: given.text(Key::Options),
+            session_attrs,
+            channel_binding,
+        })
+    }
+}
+
+/// TCP: `keepalives` (`_idle`, `_interval`, `_count`) and `tcp_user_timeout`.
+struct Tcp {
+    keepalives: Option<Keepalives>,
+    tcp_user_timeout: Option<Duration>,
+}
+
+impl Tcp {
+    /// Keepalives are on unless `keepalives=0` (idle 60 s, interval 10 s,
+    /// 6 probes by default); the user timeout is in milliseconds.
+    fn resolve(given: &Given) -> Result<Tcp, DbError> {
+        let keepalives = match given.int(Key::Keepalives)? {
+            Some(0) => None,
+            _ => Some(Keepalives {
+                idle: given
+                    .seconds(Key::KeepalivesIdle)?
+                    .unwrap_or(Duration::from_secs(60)),
+                interval: given
+                    .seconds(Key::KeepalivesInterval)?
+                    .unwrap_or(Duration::from_secs(10)),
+                count: match given.int(Key::KeepalivesCount)? {
+                    Some(n) if n > 0 => u32::try_from(n).unwrap_or(u32::MAX),
+                    _ => 6,
+                },
+            }),
+        };
+        let tcp_user_timeout = given
+            .int(Key::TcpUserTimeout)?
+            .filter(|ms| *ms > 0)
+            .map(|ms| Duration::from_millis(ms as u64));
+        Ok(Tcp {
+            keepalives,
+            tcp_user_timeout,
+        })
     }
 }
 

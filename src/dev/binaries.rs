@@ -55,11 +55,24 @@ fn folders() -> Vec<PathBuf> {
     if let Some(path) = std::env::var_os("PATH") {
         dirs.extend(std::env::split_paths(&path));
     }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
-        && out.status.success()
-    {
-        dirs.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
-    }
+    dirs.extend(pg_config_bindir());
+    dirs.extend(debian_bindirs());
+    dirs
+}
+
+/// What `pg_config --bindir` says, when `pg_config` runs and succeeds
+/// (the folder may lack the server programs).
+pub fn pg_config_bindir() -> Option<PathBuf> {
+    let out = Command::new("pg_config").arg("--bindir").output().ok()?;
+    out.status
+        .success()
+        .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// Debian's `/usr/lib/postgresql/<version>/bin` folders, newest version
+/// first (`<version>` is `15`, or `9.6` before version 10; other names are
+/// skipped). The folders may lack the server programs.
+pub fn debian_bindirs() -> Vec<PathBuf> {
     let mut debian: Vec<(Vec<u32>, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -74,8 +87,7 @@ fn folders() -> Vec<PathBuf> {
         })
         .collect();
     debian.sort();
-    dirs.extend(debian.into_iter().rev().map(|(_, dir)| dir));
-    dirs
+    debian.into_iter().rev().map(|(_, dir)| dir).collect()
 }
 
 /// Every folder with the server programs, in the order of preference,

@@ -7,8 +7,9 @@
 //!   running server instead; it must allow creating databases.
 //! - Otherwise the binaries are taken from `JOBSCTL_TEST_PGBIN` (a folder
 //!   with `initdb` and `postgres`), else found with `pg_config --bindir`,
-//!   then under `/usr/lib/postgresql/<highest version>/bin`. As root the
-//!   server runs as the `postgres` user (PostgreSQL refuses to run as root).
+//!   then under `/usr/lib/postgresql/<highest version>/bin` (the last two
+//!   through `jobsctl dev`'s own lookups). As root the server runs as the
+//!   `postgres` user (PostgreSQL refuses to run as root).
 //! - The server listens on a unix socket in a private folder and on
 //!   127.0.0.1 at a free port (trust for the socket and for `postgres`,
 //!   scram-sha-256 for other roles over TCP; `password_encryption` is
@@ -163,6 +164,10 @@ fn external_server() -> Option<Server> {
     })
 }
 
+/// The folder of the server programs, in the order the module docs give.
+/// `jobsctl dev` looks first at `JOBSCTL_PG_BINDIR` and `PATH`, the tests
+/// at `JOBSCTL_TEST_PGBIN` alone (an explicit choice, never overridden by
+/// PATH); after that both take `pg_config --bindir`, then Debian's newest.
 fn bin_dir() -> PathBuf {
     // An explicit installation (scripts/pg-matrix.sh runs the suite against
     // each PostgreSQL major this way); never silently another one.
@@ -175,23 +180,19 @@ fn bin_dir() -> PathBuf {
         );
         return dir;
     }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if out.status.success() && dir.join("initdb").exists() {
-            return dir;
-        }
+    // Then the folders `jobsctl dev` searches after its own variable and
+    // PATH, found by the same code (jobsctl::dev), in the same order.
+    if let Some(dir) = jobsctl::dev::pg_config_bindir().filter(|d| d.join("initdb").exists()) {
+        return dir;
     }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL server binaries (apt-get install postgresql), or JOBSCTL_TEST_PGHOST")
-        .filter_map(|e| e.ok())
-        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
-        .filter(|(_, bin)| bin.join("initdb").exists())
-        .collect();
-    versions.sort();
-    versions
-        .pop()
+    assert!(
+        Path::new("/usr/lib/postgresql").is_dir(),
+        "PostgreSQL server binaries (apt-get install postgresql), or JOBSCTL_TEST_PGHOST"
+    );
+    jobsctl::dev::debian_bindirs()
+        .into_iter()
+        .find(|bin| bin.join("initdb").exists())
         .expect("no PostgreSQL under /usr/lib/postgresql")
-        .1
 }
 
 fn is_root() -> bool {
