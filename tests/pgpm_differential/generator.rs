@@ -79,7 +79,7 @@ pub fn generate(seed: u64) -> Generated {
         };
         let requires: Vec<usize> = (0..i).filter(|_| chance(&mut rng, 55)).collect();
         let mut control_requires: Vec<String> = vec!["plpgsql".into()];
-        if chance(&mut rng, 20) {
+        if chance(&mut rng, 20) && server_has_pgcrypto() {
             control_requires.push("pgcrypto".into());
         }
         for &r in &requires {
@@ -352,6 +352,13 @@ pub fn generate(seed: u64) -> Generated {
         packages.push(package);
     }
     Generated { ws, summary }
+}
+
+/// Whether the test server has pgcrypto (a server build without contrib,
+/// as in some of scripts/pg-matrix.sh's, does not).
+fn server_has_pgcrypto() -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| !crate::fixtures::available_extensions(&["pgcrypto"]).is_empty())
 }
 
 fn with_bom(rng: &mut Rng, text: String) -> Vec<u8> {

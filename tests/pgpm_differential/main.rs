@@ -128,6 +128,18 @@ fn run_jobsctl(db: &TestDb, args: Vec<String>) -> Run {
 /// with jobsctl into another, then run every comparison and cross-check of
 /// the module documentation. Returns the problems found (empty: identical).
 pub fn differential(label: &str, workspace: &Path, target: Target) -> Report {
+    differential_with(label, workspace, target, true)
+}
+
+/// `differential`; with `pgpm_reverts` false, jobsctl reverts its own
+/// deploy instead of pgpm (for a module pgpm cannot revert: one whose
+/// control file and plan name different packages).
+pub fn differential_with(
+    label: &str,
+    workspace: &Path,
+    target: Target,
+    pgpm_reverts: bool,
+) -> Report {
     driver::ensure_installed();
     let mut report = Report::default();
     let by_pgpm = TestDb::new(&format!("p_{label}"));
@@ -197,12 +209,23 @@ pub fn differential(label: &str, workspace: &Path, target: Target) -> Report {
 
     // 4. Each tool reverts what the other deployed: the catalog is as
     // before the deploy (native extensions aside) and no change is left.
-    let reverted = pgpm("revert", workspace, None, &by_jobsctl);
-    if !reverted.ok {
-        report.fail(format!(
-            "pgpm revert of jobsctl's deploy failed: {}",
-            reverted.describe()
-        ));
+    if pgpm_reverts {
+        let reverted = pgpm("revert", workspace, None, &by_jobsctl);
+        if !reverted.ok {
+            report.fail(format!(
+                "pgpm revert of jobsctl's deploy failed: {}",
+                reverted.describe()
+            ));
+        }
+    } else {
+        let args = ["revert", "-w", &workspace.display().to_string(), "-y"].map(str::to_owned);
+        let run = run_jobsctl(&by_jobsctl, args.to_vec());
+        if !run.ok {
+            report.fail(format!(
+                "jobsctl revert of its own deploy failed:\n{}",
+                run.text
+            ));
+        }
     }
     // The whole workspace, like pgpm's revert without a module.
     let revert_args = vec![

@@ -132,13 +132,14 @@ fn pgpm_verify_0_16_by_pgpm_then_jobsctl_embedded_and_0_20_then_pgpm_again() {
 }
 
 /// The same with a release that edited a deployed script:
-/// `@pgpm-testing/verify` 1.0.0 and 1.2.0 differ in
+/// `@pgpm-testing/verify` 1.0.0 (deployed by pgpm as a dependency of
+/// `@pgpm-testing/base32` 1.0.0) and 1.2.0 differ in
 /// `procedures/verify_function.sql`.
 #[test]
 fn edited_release_by_pgpm_then_jobsctl_embedded_and_newer_release_then_pgpm_again() {
     history(
         "mixed_edited",
         &["old-pgpm-testing-base32-1.0.0"],
-        &["@pgpm-testing/base32"],
+        &["@pgpm-testing/verify"],
     );
 }

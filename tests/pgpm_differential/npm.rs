@@ -5,9 +5,12 @@
 //! under `extensions/<npm name>` (`extensions/@pgpm/verify`), without its
 //! node_modules. Each is deployed on its own.
 
+use crate::common::pg::TestDb;
+use crate::compare::registry;
+use crate::driver::pgpm;
 use crate::driver::{ensure_installed, pgpm_dir};
 use crate::fixtures::{Ws, available_extensions};
-use crate::{Target, assert_same_under_both};
+use crate::{Target, assert_same_under_both, differential_with, jobsctl};
 use std::path::{Path, PathBuf};
 
 fn manifest(dir: &Path) -> serde_json::Value {
@@ -169,12 +172,89 @@ pub fn installed(npm_dirs: &[&str]) -> Option<(Ws, String)> {
     Some((ws, first.expect("a control file in the npm package")))
 }
 
+/// The cluster-wide group roles that published modules grant to and that
+/// none of them creates (`pgpm-default-roles` does, and jobsctl's embedded
+/// workspace): present, as on any database pgpm users deploy to.
+pub fn default_roles() {
+    let db = TestDb::new("default_roles");
+    for role in ["anonymous", "authenticated", "administrator"] {
+        // Another test may create it at the same time.
+        let _ = db.client().batch_execute(&format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN \
+             CREATE ROLE {role} NOLOGIN; END IF; END $$"
+        ));
+    }
+}
+
 /// Deploy the published npm package `npm_dir` on its own with both tools.
 fn published_module(label: &str, npm_dir: &str) {
     let Some((ws, module)) = installed(&[npm_dir]) else {
         return;
     };
+    default_roles();
     assert_same_under_both(label, ws.path(), Target::module(&module));
+}
+
+/// `@pgpm-testing/base32` 1.0.0 installs `launchql-base32.control` and
+/// requires `launchql-verify`, whose control file sits beside a plan of
+/// `%project=pgpm-verify`. pgpm deploys both, but its revert (which picks
+/// deployed modules by control name) leaves `pgpm-verify` deployed; so
+/// jobsctl reverts its own deploy here.
+#[test]
+fn npm_pgpm_testing_base32_1_0_0() {
+    let Some((ws, module)) = installed(&["old-pgpm-testing-base32-1.0.0"]) else {
+        return;
+    };
+    default_roles();
+    differential_with(
+        "npm_pgpm_testing_base32_1_0_0",
+        ws.path(),
+        Target::module(&module),
+        false,
+    )
+    .finish("npm_pgpm_testing_base32_1_0_0");
+}
+
+/// `@pgpm-testing/verify` 1.0.0 alone: pgpm cannot deploy its module
+/// (`launchql-verify.control`, `%project=pgpm-verify`: `Module
+/// "pgpm-verify" not found in modules list`); jobsctl deploys, verifies
+/// and reverts it as the package its plan names.
+#[test]
+fn npm_pgpm_testing_verify_1_0_0_which_pgpm_cannot_deploy_alone() {
+    let Some((ws, module)) = installed(&["old-pgpm-testing-verify-1.0.0"]) else {
+        return;
+    };
+    assert_eq!(module, "launchql-verify");
+    let db = TestDb::new("npm_testing_verify_1_0_0_pgpm");
+    let outcome = pgpm("deploy", ws.path(), Some(&module), &db);
+    assert!(
+        !outcome.ok,
+        "pgpm now deploys launchql-verify: make this test differential"
+    );
+    assert!(
+        outcome.error.contains("not found"),
+        "{}",
+        outcome.describe()
+    );
+
+    let db = TestDb::new("npm_testing_verify_1_0_0_jobsctl");
+    let path = ws.path().display().to_string();
+    for args in [
+        vec!["deploy", "-w", &path, "-p", &module],
+        vec!["status", "-w", &path, "-p", &module, "--exit-code"],
+        vec!["verify", "-w", &path, "-p", &module],
+    ] {
+        let run = jobsctl(&db, &args);
+        assert!(run.ok, "{}", run.text);
+    }
+    assert!(
+        registry(&db)
+            .iter()
+            .all(|row| row.starts_with("pgpm-verify "))
+    );
+    let run = jobsctl(&db, &["revert", "-w", &path, "-y"]);
+    assert!(run.ok, "{}", run.text);
+    assert!(registry(&db).is_empty());
 }
 
 macro_rules! published {
@@ -202,8 +282,6 @@ published! {
     npm_pgpm_metaschema_modules_0_16_4 => "@pgpm/metaschema-modules",
     npm_pgpm_testing_verify_1_2_0 => "@pgpm-testing/verify",
     npm_pgpm_testing_verify_1_1_0 => "old-pgpm-testing-verify-1.1.0",
-    npm_pgpm_testing_verify_1_0_0 => "old-pgpm-testing-verify-1.0.0",
     npm_pgpm_testing_base32_1_2_0 => "@pgpm-testing/base32",
     npm_pgpm_testing_base32_1_1_0 => "old-pgpm-testing-base32-1.1.0",
-    npm_pgpm_testing_base32_1_0_0 => "old-pgpm-testing-base32-1.0.0",
 }
