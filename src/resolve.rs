@@ -144,7 +144,10 @@ fn resolve_package(
                             line: Some(change.line),
                         });
                     }
-                    requires.push(target);
+                    // `x` and `pkg:x` are one requirement, recorded once.
+                    if !requires.contains(&target) {
+                        requires.push(target);
+                    }
                 }
                 Err(message) => problems.push(Problem::at(
                     plan_path.clone(),

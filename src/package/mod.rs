@@ -298,10 +298,28 @@ fn load_change_scripts(
         ));
         return None;
     }
+    let verify = match missing_verify(source, dir, &change.name) {
+        Some(empty) => {
+            found.warnings.push(Problem::file(
+                empty.display_path.clone(),
+                format!(
+                    "missing verify script for change `{}`: the change is never verified (pgpm skips it too)",
+                    change.name
+                ),
+            ));
+            Some(empty)
+        }
+        None => load_script(
+            source,
+            dir,
+            &change.name,
+            ScriptKind::Verify,
+            &mut found.problems,
+        ),
+    };
     let problems = &mut found.problems;
     let deploy = load_script(source, dir, &change.name, ScriptKind::Deploy, problems);
     let revert = load_script(source, dir, &change.name, ScriptKind::Revert, problems);
-    let verify = load_script(source, dir, &change.name, ScriptKind::Verify, problems);
     if let Some(deploy) = &deploy {
         check_transaction_mix(deploy, &change.name, problems);
     }
@@ -312,6 +330,26 @@ fn load_change_scripts(
     };
     warn_if_empty(&scripts, &change.name, &mut found.warnings);
     Some(scripts)
+}
+
+/// An empty stand-in for a verify script that does not exist: pgpm warns
+/// and skips the change's verification, and so does jobsctl (it verifies
+/// nothing). `None` when the file exists (or cannot be read: then loading
+/// it reports why).
+fn missing_verify(source: &Source, dir: &str, change: &str) -> Option<SqlFile> {
+    let path = source::join(
+        dir,
+        &format!("{}/{change}.sql", ScriptKind::Verify.folder()),
+    );
+    if !matches!(source.read(&path), Ok(None)) {
+        return None;
+    }
+    Some(SqlFile {
+        display_path: source.display_path(&path),
+        path,
+        bytes: Vec::new(),
+        script: script::analyse("").expect("an empty script analyses"),
+    })
 }
 
 fn load_script(

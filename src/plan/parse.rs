@@ -220,10 +220,10 @@ fn dependency_list(text: &str) -> LineResult<(Vec<Dependency>, &str)> {
     let mut dependencies: Vec<Dependency> = Vec::new();
     for token in inner.split_whitespace() {
         let dependency = parse_dependency(token)?;
-        if dependencies.contains(&dependency) {
-            return Err(format!("dependency `{token}` is listed twice"));
+        // pgpm records a dependency once however often it is listed.
+        if !dependencies.contains(&dependency) {
+            dependencies.push(dependency);
         }
-        dependencies.push(dependency);
     }
     Ok((dependencies, after.trim_start()))
 }
