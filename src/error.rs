@@ -13,7 +13,7 @@ pub mod exit {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The workspace could not be read or checked; nothing ran.
-    #[error("{workspace}: {count} problem{s} found; nothing was run", count = problems.0.len(), s = if problems.0.len() == 1 { "" } else { "s" })]
+    #[error("{workspace}: {} found; nothing was run", crate::text::plural(problems.0.len(), "problem"))]
     InvalidWorkspace {
         workspace: String,
         problems: Problems,

@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::output::Printer;
 use crate::package::Workspace;
 use crate::registry;
+use crate::text::plural;
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -151,17 +152,15 @@ pub fn run_revert(project: &Project, args: &RevertArgs, printer: &Printer) -> Re
         }
         if !std::io::stdin().is_terminal() {
             return Err(Error::Usage(format!(
-                "refusing to revert {} change{} from {} without confirmation: pass -y (--yes)",
-                changes.len(),
-                if changes.len() == 1 { "" } else { "s" },
+                "refusing to revert {} from {} without confirmation: pass -y (--yes)",
+                plural(changes.len(), "change"),
                 settings.describe()
             )));
         }
         if !printer.confirm(
             &format!(
-                "Revert {} change{} from {}?",
-                changes.len(),
-                if changes.len() == 1 { "" } else { "s" },
+                "Revert {} from {}?",
+                plural(changes.len(), "change"),
                 settings.describe()
             ),
             &changes,

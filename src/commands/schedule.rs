@@ -20,6 +20,7 @@ use crate::db::Settings;
 use crate::engine::{self, interrupt};
 use crate::error::Error;
 use crate::output::Printer;
+use crate::text::plural;
 use serde::Serialize;
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -165,11 +166,9 @@ fn run_due(
             writeln!(out)?;
         }
         Format::Human => printer.note(&format!(
-            "{} call{}, {} job{} fired",
-            report.runs,
-            if report.runs == 1 { "" } else { "s" },
-            report.fired.len(),
-            if report.fired.len() == 1 { "" } else { "s" }
+            "{}, {} fired",
+            plural(report.runs as usize, "call"),
+            plural(report.fired.len(), "job"),
         )),
     }
     Ok(())

@@ -247,7 +247,3 @@ impl<'a> From<&'a Error> for ErrorDocument<'a> {
         }
     }
 }
-
-pub(crate) fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}

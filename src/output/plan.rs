@@ -1,8 +1,9 @@
 //! `jobsctl plan` as text: extensions, packages and numbered changes in
 //! deploy order.
 
-use super::{DIM, EXTENSION, HEADING, PACKAGE, WARN, plural};
+use super::{DIM, EXTENSION, HEADING, PACKAGE, WARN};
 use crate::engine::plan::{DeployPlan, Step, TransactionMode};
+use crate::text::plural;
 use std::io::{self, Write};
 
 pub fn human(plan: &DeployPlan) -> io::Result<()> {
@@ -11,12 +12,11 @@ pub fn human(plan: &DeployPlan) -> io::Result<()> {
     let extensions = plan.extensions().count();
     writeln!(
         out,
-        "{HEADING}Deploy plan for {}{HEADING:#}: {packages} package{}, {extensions} extension{}, {} change{}",
+        "{HEADING}Deploy plan for {}{HEADING:#}: {}, {}, {}",
         plan.workspace,
-        plural(packages),
-        plural(extensions),
-        plan.change_count(),
-        plural(plan.change_count()),
+        plural(packages, "package"),
+        plural(extensions, "extension"),
+        plural(plan.change_count(), "change"),
     )?;
     let mut number = 0;
     for step in &plan.steps {

@@ -250,7 +250,7 @@ fn load_package(
             line,
             format!(
                 "`%project={name}` does not match the control file{} `{}`: pgpm records the changes under `{name}`, and so does jobsctl",
-                if control_files.len() == 1 { "" } else { "s" },
+                crate::text::plural_s(control_files.len()),
                 control_files.join("`, `")
             ),
         ));
