@@ -59,6 +59,17 @@ impl Error {
         }
     }
 
+    /// Output could not be written because its reader went away
+    /// (`jobsctl plan | head -5`): not an error to report, but the end of
+    /// the run, as in ripgrep.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Output(e) => e.kind() == std::io::ErrorKind::BrokenPipe,
+            Error::WithHint { error, .. } => error.is_broken_pipe(),
+            _ => false,
+        }
+    }
+
     /// A stable name for JSON output.
     pub fn kind(&self) -> &'static str {
         match self {
