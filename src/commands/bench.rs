@@ -5,7 +5,7 @@
 use super::project::Project;
 use crate::bench::deploy::{DeployBench, SqlStep, single_transaction_sql};
 use crate::bench::{self, BenchConfig};
-use crate::cli::{BenchArgs, Format, TxScope, WorkspaceArgs};
+use crate::cli::{BenchArgs, TxScope, WorkspaceArgs};
 use crate::engine::deploy::{DeployOptions, deploy};
 use crate::engine::plan::{Step, deploy_plan};
 use crate::error::Error;
@@ -148,15 +148,6 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
             .map_err(|e| fail("bench deploy", &e))?,
         );
     }
-    let mut out = std::io::stdout().lock();
-    if printer.format() == Format::Json {
-        serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
-        writeln!(out)?;
-    } else {
-        write!(out, "{}", bench::human(&report))?;
-        if let Some(deploy) = &report.deploy {
-            write!(out, "{}", bench::deploy::human(deploy))?;
-        }
-    }
+    printer.bench_report(&report)?;
     Ok(())
 }

@@ -113,7 +113,7 @@ impl Printer {
                     ms = result.duration_ms,
                     "change done"
                 );
-                self.changes.borrow_mut().push(result.clone());
+                self.state.borrow_mut().changes.push(result.clone());
                 if self.format == Format::Human && !self.quiet {
                     let _ = change_line(result);
                 }
