@@ -92,7 +92,6 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
             lock_timeout: Duration::from_secs(60),
         };
         deploy(
-            &workspace,
             &plan,
             &bench_settings,
             &options,
@@ -122,10 +121,10 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
     if deploy_scenario {
         let steps = plan.steps.iter().flat_map(|step| match step {
             Step::Extension { name, .. } => vec![SqlStep::Extension(name)],
-            Step::Package { name, changes, .. } => changes
+            Step::Package(package) => package
+                .changes
                 .iter()
-                .filter_map(|c| workspace.package(name)?.scripts_of(&c.name))
-                .filter_map(|scripts| std::str::from_utf8(&scripts.deploy.bytes).ok())
+                .filter_map(|c| std::str::from_utf8(&c.scripts.deploy.bytes).ok())
                 .map(SqlStep::Script)
                 .collect(),
         });

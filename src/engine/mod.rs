@@ -1,7 +1,9 @@
 //! What jobsctl does to a database. Planning is pure (`plan`, `state`,
-//! `target`); `execute` is the one place that runs scripts; `deploy`,
-//! `revert`, `verify` and `status` put the two together under the deploy
-//! lock where they change anything.
+//! `target`); the plan holds each change's scripts, so nothing is looked up
+//! by name afterwards. `session` is the prologue `deploy`, `revert`,
+//! `verify` and `status` share (the deploy lock where they change anything,
+//! the connection, the registry compared with the plan); `execute` is the
+//! one place that runs scripts.
 
 pub mod deploy;
 pub mod execute;
@@ -10,6 +12,7 @@ pub mod interrupt;
 pub mod lock;
 pub mod plan;
 pub mod revert;
+pub mod session;
 pub mod state;
 pub mod status;
 pub mod target;

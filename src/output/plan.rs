@@ -2,7 +2,7 @@
 //! deploy order.
 
 use super::{DIM, EXTENSION, HEADING, PACKAGE, WARN};
-use crate::engine::plan::{DeployPlan, Step, TransactionMode};
+use crate::engine::plan::{DeployPlan, PlannedPackage, Step, TransactionMode};
 use crate::text::plural;
 use std::io::{self, Write};
 
@@ -27,14 +27,14 @@ pub fn human(plan: &DeployPlan) -> io::Result<()> {
                     "{EXTENSION}extension{EXTENSION:#} {name}  {DIM}CREATE EXTENSION IF NOT EXISTS, needed by {required_by}{DIM:#}"
                 )?;
             }
-            Step::Package {
+            Step::Package(PlannedPackage {
                 name,
                 version,
                 path,
                 depends_on,
                 changes,
                 ..
-            } => {
+            }) => {
                 write!(
                     out,
                     "{PACKAGE}package{PACKAGE:#}   {PACKAGE}{name}{PACKAGE:#}"

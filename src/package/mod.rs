@@ -114,12 +114,10 @@ impl Package {
         self.control.default_version.as_deref()
     }
 
-    pub fn scripts_of(&self, change: &str) -> Option<&ChangeScripts> {
-        self.plan
-            .changes
-            .iter()
-            .position(|c| c.name == change)
-            .map(|i| &self.scripts[i])
+    /// Each plan change with its scripts, in plan order.
+    pub fn changes(&self) -> impl Iterator<Item = (&Change, &ChangeScripts)> {
+        debug_assert_eq!(self.plan.changes.len(), self.scripts.len());
+        self.plan.changes.iter().zip(&self.scripts)
     }
 }
 
