@@ -13,7 +13,7 @@ pub mod exit {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The workspace could not be read or checked; nothing ran.
-    #[error("{workspace}: {count} problem{s} found; nothing was run", count = problems.0.len(), s = if problems.0.len() == 1 { "" } else { "s" })]
+    #[error("{workspace}: {} found; nothing was run", crate::text::plural(problems.0.len(), "problem"))]
     InvalidWorkspace {
         workspace: String,
         problems: Problems,
@@ -56,6 +56,17 @@ impl Error {
             Error::Exit(code) => *code,
             Error::WithHint { error, .. } => error.exit_code(),
             Error::NotClean | Error::Output(_) | Error::Write { .. } => exit::FAILED,
+        }
+    }
+
+    /// Output could not be written because its reader went away
+    /// (`jobsctl plan | head -5`): not an error to report, but the end of
+    /// the run, as in ripgrep.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Output(e) => e.kind() == std::io::ErrorKind::BrokenPipe,
+            Error::WithHint { error, .. } => error.is_broken_pipe(),
+            _ => false,
         }
     }
 

@@ -8,6 +8,8 @@ fn main() -> ExitCode {
     let printer = Printer::with_quiet(cli.global.format, cli.global.color, cli.global.quiet);
     match commands::run(cli, &printer) {
         Ok(()) => ExitCode::from(exit::OK),
+        // The reader of stdout went away: nothing is left to say, to anyone.
+        Err(error) if error.is_broken_pipe() => ExitCode::from(exit::OK),
         Err(error) => {
             printer.error(&error);
             ExitCode::from(error.exit_code())

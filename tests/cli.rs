@@ -277,3 +277,34 @@ fn help_lists_the_new_commands_and_flags() {
         );
     }
 }
+
+/// `jobsctl plan | head -5`: a reader that goes away ends jobsctl
+/// quietly, with exit 0, as ripgrep does, instead of an error about the
+/// broken pipe.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    for format in ["human", "json"] {
+        // assert_cmd cannot spawn: the same program and environment, by hand.
+        let template = jobsctl();
+        let mut command = std::process::Command::new(template.get_program());
+        for (key, value) in template.get_envs() {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        let mut child = command
+            .args(["plan", "--format", format])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the read end before jobsctl has written its first line.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("Broken pipe"), "{format}: {stderr}");
+        assert!(stderr.is_empty(), "{format}: {stderr}");
+        assert_eq!(output.status.code(), Some(0), "{format}: {output:?}");
+    }
+}

@@ -5,7 +5,7 @@
 use super::project::Project;
 use crate::bench::deploy::{DeployBench, SqlStep, single_transaction_sql};
 use crate::bench::{self, BenchConfig};
-use crate::cli::{BenchArgs, Format, TxScope, WorkspaceArgs};
+use crate::cli::{BenchArgs, TxScope, WorkspaceArgs};
 use crate::engine::deploy::{DeployOptions, deploy};
 use crate::engine::plan::{Step, deploy_plan};
 use crate::error::Error;
@@ -92,7 +92,6 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
             lock_timeout: Duration::from_secs(60),
         };
         deploy(
-            &workspace,
             &plan,
             &bench_settings,
             &options,
@@ -122,10 +121,10 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
     if deploy_scenario {
         let steps = plan.steps.iter().flat_map(|step| match step {
             Step::Extension { name, .. } => vec![SqlStep::Extension(name)],
-            Step::Package { name, changes, .. } => changes
+            Step::Package(package) => package
+                .changes
                 .iter()
-                .filter_map(|c| workspace.package(name)?.scripts_of(&c.name))
-                .filter_map(|scripts| std::str::from_utf8(&scripts.deploy.bytes).ok())
+                .filter_map(|c| std::str::from_utf8(&c.scripts.deploy.bytes).ok())
                 .map(SqlStep::Script)
                 .collect(),
         });
@@ -148,15 +147,6 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
             .map_err(|e| fail("bench deploy", &e))?,
         );
     }
-    let mut out = std::io::stdout().lock();
-    if printer.format() == Format::Json {
-        serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
-        writeln!(out)?;
-    } else {
-        write!(out, "{}", bench::human(&report))?;
-        if let Some(deploy) = &report.deploy {
-            write!(out, "{}", bench::deploy::human(deploy))?;
-        }
-    }
+    printer.bench_report(&report)?;
     Ok(())
 }

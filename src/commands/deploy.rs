@@ -15,15 +15,24 @@ use crate::error::Error;
 use crate::output::Printer;
 use crate::package::Workspace;
 use crate::registry;
+use crate::resolve::Resolution;
+use crate::text::plural;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-/// What the database commands work on: the workspace, its deploy plan and
-/// the database.
+/// What the database commands work on: the workspace, resolved, and the
+/// database.
 struct Context {
     workspace: Workspace,
-    plan: DeployPlan,
+    resolution: Resolution,
     settings: Settings,
+}
+
+impl Context {
+    /// The deploy plan, which borrows the workspace's scripts.
+    fn plan(&self) -> DeployPlan<'_> {
+        deploy_plan(&self.workspace, &self.resolution)
+    }
 }
 
 fn context(
@@ -33,10 +42,9 @@ fn context(
     printer: &Printer,
 ) -> Result<Context, Error> {
     let (workspace, resolution) = super::open_workspace(project, workspace, printer)?;
-    let plan = deploy_plan(&workspace, &resolution);
     Ok(Context {
         workspace,
-        plan,
+        resolution,
         settings: project.connection(connection, printer)?.0,
     })
 }
@@ -50,18 +58,15 @@ fn lock_timeout(seconds: f64) -> Result<Duration, Error> {
 }
 
 pub fn run_deploy(project: &Project, args: &DeployArgs, printer: &Printer) -> Result<(), Error> {
-    let Context {
-        workspace,
-        plan,
-        settings,
-    } = context(project, &args.workspace, &args.connection, printer)?;
+    let context = context(project, &args.workspace, &args.connection, printer)?;
+    let (plan, settings) = (context.plan(), &context.settings);
     if args.log_only && args.dry_run {
         return Err(Error::Usage(
             "--log-only and --dry-run do not go together".into(),
         ));
     }
     if args.createdb && !args.dry_run {
-        match db::create_database(&settings).map_err(crate::engine::Error::from)? {
+        match db::create_database(settings).map_err(crate::engine::Error::from)? {
             CreateOutcome::Created => {
                 printer.note(&format!("created database {}", settings.database()))
             }
@@ -80,15 +85,14 @@ pub fn run_deploy(project: &Project, args: &DeployArgs, printer: &Printer) -> Re
     printer.begin("deploy", &settings.describe());
     log_run(
         "deploy",
-        &settings,
+        settings,
         options.tx,
         options.lock_timeout,
         args.dry_run,
     );
     let report = deploy(
-        &workspace,
         &plan,
-        &settings,
+        settings,
         &options,
         printer.notice_handler(),
         &mut |p| printer.progress(p),
@@ -128,15 +132,12 @@ fn log_run(
 }
 
 pub fn run_revert(project: &Project, args: &RevertArgs, printer: &Printer) -> Result<(), Error> {
-    let Context {
-        workspace,
-        plan,
-        settings,
-    } = context(project, &args.workspace, &args.connection, printer)?;
+    let context = context(project, &args.workspace, &args.connection, printer)?;
+    let (plan, settings) = (context.plan(), &context.settings);
     if !args.yes && !args.dry_run {
         let changes = preview(
             &plan,
-            &settings,
+            settings,
             args.to.as_deref(),
             &args.workspace.packages,
         )?;
@@ -151,17 +152,15 @@ pub fn run_revert(project: &Project, args: &RevertArgs, printer: &Printer) -> Re
         }
         if !std::io::stdin().is_terminal() {
             return Err(Error::Usage(format!(
-                "refusing to revert {} change{} from {} without confirmation: pass -y (--yes)",
-                changes.len(),
-                if changes.len() == 1 { "" } else { "s" },
+                "refusing to revert {} from {} without confirmation: pass -y (--yes)",
+                plural(changes.len(), "change"),
                 settings.describe()
             )));
         }
         if !printer.confirm(
             &format!(
-                "Revert {} change{} from {}?",
-                changes.len(),
-                if changes.len() == 1 { "" } else { "s" },
+                "Revert {} from {}?",
+                plural(changes.len(), "change"),
                 settings.describe()
             ),
             &changes,
@@ -179,15 +178,14 @@ pub fn run_revert(project: &Project, args: &RevertArgs, printer: &Printer) -> Re
     printer.begin("revert", &settings.describe());
     log_run(
         "revert",
-        &settings,
+        settings,
         options.tx,
         options.lock_timeout,
         args.dry_run,
     );
     let report = revert(
-        &workspace,
         &plan,
-        &settings,
+        settings,
         &options,
         printer.notice_handler(),
         &mut |p| printer.progress(p),
@@ -196,16 +194,12 @@ pub fn run_revert(project: &Project, args: &RevertArgs, printer: &Printer) -> Re
 }
 
 pub fn run_verify(project: &Project, args: &VerifyArgs, printer: &Printer) -> Result<(), Error> {
-    let Context {
-        workspace,
-        plan,
-        settings,
-    } = context(project, &args.workspace, &args.connection, printer)?;
+    let context = context(project, &args.workspace, &args.connection, printer)?;
+    let (plan, settings) = (context.plan(), &context.settings);
     printer.begin("verify", &settings.describe());
     let report = verify(
-        &workspace,
         &plan,
-        &settings,
+        settings,
         args.to.as_deref(),
         printer.notice_handler(),
         &mut |p| printer.progress(p),
@@ -214,9 +208,8 @@ pub fn run_verify(project: &Project, args: &VerifyArgs, printer: &Printer) -> Re
 }
 
 pub fn run_status(project: &Project, args: &StatusArgs, printer: &Printer) -> Result<(), Error> {
-    let Context { plan, settings, .. } =
-        context(project, &args.workspace, &args.connection, printer)?;
-    let report = status(&plan, &settings)?;
+    let context = context(project, &args.workspace, &args.connection, printer)?;
+    let report = status(&context.plan(), &context.settings)?;
     printer.status_report(&report)?;
     let drift = project.drift_policies(project.strict(args.workspace.strict));
     if args.exit_code && !report.is_clean(&plan, &drift) {

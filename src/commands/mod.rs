@@ -19,7 +19,6 @@ use crate::resolve::{Resolution, resolve};
 use project::Project;
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
-    let format = cli.global.format;
     let global = &cli.global;
     let load = |workspace: Option<&WorkspaceArgs>| {
         Project::load(global, workspace.and_then(|w| w.workspace.as_deref()))
@@ -46,13 +45,11 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
             let project = load(None)?;
             deploy::run_log(&project, args, printer).map_err(|e| project.hint(e))
         }
-        Command::Init(args) => scaffold::run_init(args, format, printer),
-        Command::Add(args) => scaffold::run_add(args, format, printer),
-        Command::Tag(args) => scaffold::run_tag(args, format, printer),
-        Command::Export(args) => scaffold::run_export(args, format, printer),
-        Command::Bundle(args) => {
-            scaffold::run_bundle(&load(Some(&args.workspace))?, args, format, printer)
-        }
+        Command::Init(args) => scaffold::run_init(args, printer),
+        Command::Add(args) => scaffold::run_add(args, printer),
+        Command::Tag(args) => scaffold::run_tag(args, printer),
+        Command::Export(args) => scaffold::run_export(args, printer),
+        Command::Bundle(args) => scaffold::run_bundle(&load(Some(&args.workspace))?, args, printer),
         Command::Dev(args) => {
             let mut project = load(None)?;
             project.dev_dir = args.data_dir.clone();
@@ -62,7 +59,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
         Command::Man(args) => meta::man(args),
         Command::Schedule(args) => {
             let project = load(None)?;
-            schedule::run(&project, args, format, printer).map_err(|e| project.hint(e))
+            schedule::run(&project, args, printer).map_err(|e| project.hint(e))
         }
         Command::Bench(args) => {
             let project = load(None)?;

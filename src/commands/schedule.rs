@@ -7,39 +7,22 @@
 //! slot still fires once. Every call is its own transaction (autocommit),
 //! so a fired job is visible to workers as soon as the call returns.
 //!
-//! Output: one line per fired job on stdout (human), or, with
-//! `--format json`, one document at the end: `{"runs": N, "fired": [...]}`.
+//! Output (`output::schedule`): one line per fired job on stdout (human),
+//! or, with `--format json`, one document at the end:
+//! `{"database": ..., "runs": N, "fired": [...]}`.
 //! Server warnings (a definition stopped for an invalid schedule) go to
 //! stderr. Ctrl-C while waiting for the next call stops cleanly (exit 0);
 //! Ctrl-C during a call cancels it, its transaction rolls back, and jobsctl
 //! exits with 130.
 
 use super::project::Project;
-use crate::cli::{Format, ScheduleArgs, ScheduleCommand, ScheduleRunArgs};
+use crate::cli::{ScheduleArgs, ScheduleCommand, ScheduleRunArgs};
 use crate::db::Settings;
 use crate::engine::{self, interrupt};
 use crate::error::Error;
 use crate::output::Printer;
-use serde::Serialize;
-use std::io::Write;
+use crate::output::schedule::{Fired, ScheduleReport};
 use std::time::{Duration, Instant};
-
-/// One job spawned by a call.
-#[derive(Debug, Serialize)]
-struct Fired {
-    scheduled_job_id: i64,
-    task_identifier: Option<String>,
-    /// The slot, as RFC 3339 in UTC.
-    slot: String,
-    job_id: i64,
-}
-
-#[derive(Serialize)]
-struct Report {
-    database: String,
-    runs: u64,
-    fired: Vec<Fired>,
-}
 
 const RUN_DUE: &str = "\
 SELECT r.scheduled_job_id, s.task_identifier,
@@ -50,17 +33,12 @@ SELECT r.scheduled_job_id, s.task_identifier,
 
 /// The database is chosen as for every other command (`-d`, `--target`,
 /// the environment, jobsctl.toml, the dev cluster): `Project::connection`.
-pub fn run(
-    project: &Project,
-    args: &ScheduleArgs,
-    format: Format,
-    printer: &Printer,
-) -> Result<(), Error> {
+pub fn run(project: &Project, args: &ScheduleArgs, printer: &Printer) -> Result<(), Error> {
     match &args.command {
         ScheduleCommand::Run(run_args) => {
             let every = check(run_args)?;
             let (settings, _) = project.connection(&run_args.connection, printer)?;
-            run_due(&settings, run_args, every, format, printer)
+            run_due(&settings, run_args, every, printer)
         }
     }
 }
@@ -97,7 +75,6 @@ fn run_due(
     settings: &Settings,
     options: &ScheduleRunArgs,
     every: Option<Duration>,
-    format: Format,
     printer: &Printer,
 ) -> Result<(), Error> {
     let mut client = settings
@@ -107,7 +84,7 @@ fn run_due(
     interrupt::watch(settings, &client);
     printer.begin("schedule run", &settings.describe());
 
-    let mut report = Report {
+    let mut report = ScheduleReport {
         database: settings.describe(),
         runs: 0,
         fired: Vec::new(),
@@ -125,17 +102,7 @@ fn run_due(
                 slot: row.get(2),
                 job_id: row.get(3),
             };
-            if format == Format::Human {
-                let mut out = std::io::stdout().lock();
-                writeln!(
-                    out,
-                    "fired {} (scheduled job {}) for slot {}: job {}",
-                    fired.task_identifier.as_deref().unwrap_or("?"),
-                    fired.scheduled_job_id,
-                    fired.slot,
-                    fired.job_id
-                )?;
-            }
+            printer.fired(&fired)?;
             report.fired.push(fired);
         }
 
@@ -158,19 +125,6 @@ fn run_due(
         }
     }
 
-    match format {
-        Format::Json => {
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from)?;
-            writeln!(out)?;
-        }
-        Format::Human => printer.note(&format!(
-            "{} call{}, {} job{} fired",
-            report.runs,
-            if report.runs == 1 { "" } else { "s" },
-            report.fired.len(),
-            if report.fired.len() == 1 { "" } else { "s" }
-        )),
-    }
+    printer.schedule_report(&report)?;
     Ok(())
 }

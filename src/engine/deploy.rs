@@ -1,15 +1,15 @@
-//! `deploy`: take the lock, install the registry, re-read what is deployed,
-//! and run each pending change (up to `--to`) in order, its script and its
-//! registry rows in one transaction.
+//! `deploy`: take the lock, install the registry, re-read what is deployed
+//! (`session`), and run each pending change (up to `--to`) in order, its
+//! script and its registry rows in one transaction.
 
 use super::execute::{Executor, Hooks, Work};
-use super::lock::DeployLock;
 use super::plan::{DeployPlan, TransactionMode};
-use super::state::{ChangeState, ChangeStatus, State, compare};
-use super::{ChangeResult, Drift, DriftPolicy, Error, Outcome, Progress, interrupt, target};
+use super::session::{Connection, Opening, Session};
+use super::state::{ChangeState, ChangeStatus, State};
+use super::{ChangeResult, Drift, DriftPolicy, Error, Outcome, Progress, target};
 use crate::cli::TxScope;
 use crate::db::{NoticeHandler, Settings};
-use crate::package::{Origin, Workspace};
+use crate::package::Origin;
 use crate::registry::{self, EventKind};
 use serde::Serialize;
 use std::time::Duration;
@@ -66,7 +66,6 @@ pub struct DeployReport {
 }
 
 pub fn deploy(
-    workspace: &Workspace,
     plan: &DeployPlan,
     settings: &Settings,
     options: &DeployOptions,
@@ -85,67 +84,53 @@ pub fn deploy(
         dry_run: options.dry_run,
         log_only: options.log_only,
     };
-    if options.dry_run {
+    let opening = if options.dry_run {
         // A database that does not exist yet (`--createdb --dry-run`) has nothing deployed.
-        let mut client = match settings.connect(Some(notices)) {
-            Ok(client) => Some(client),
-            Err(e) if e.sqlstate() == Some("3D000") => None,
-            Err(e) => return Err(e.into()),
-        };
-        let deployed = match &mut client {
-            Some(client) => read_deployed(client)?,
-            None => Vec::new(),
-        };
-        let state = compare(plan, &deployed);
-        let todo = pending(plan, &state, target, options)?;
-        if let Some(client) = &mut client {
-            check_extensions(client, plan, &todo.changes)?;
-            check_kept_drift(client, workspace, &todo.kept, progress)?;
+        Opening {
+            lock: None,
+            connection: Connection::Read {
+                notices: Some(notices),
+                missing_database_ok: true,
+            },
+            install_registry: false,
         }
-        for status in todo.changes {
-            report.changes.push(result(status, Outcome::Planned));
-            progress(Progress::Change(
-                report.changes.last().expect("just pushed"),
-            ));
+    } else {
+        Opening {
+            lock: Some(options.lock_timeout),
+            connection: Connection::Scripts(notices),
+            install_registry: true,
         }
-        return Ok(report);
-    }
-
-    interrupt::install();
-    let lock = DeployLock::acquire(settings, options.lock_timeout, |holder, waited| {
-        progress(Progress::Waiting {
-            holder: holder.as_ref().map(super::lock::describe),
-            waited,
-        })
-    })?;
-    let mut client = super::execute::open_session(settings, notices)?;
-    report.registry_migrations = registry::install(&mut client)?.applied;
-    // Read after the lock is won: another deployer may have just finished.
-    let deployed = registry::deployed_changes(&mut client, None)?;
-    let state = compare(plan, &deployed);
-    let todo = pending(plan, &state, target, options)?;
-    let outcome = check_extensions(&mut client, plan, &todo.changes)
-        .and_then(|()| check_kept_drift(&mut client, workspace, &todo.kept, progress))
-        .and_then(|()| {
-            run(
-                workspace,
-                plan,
-                &mut client,
-                &todo.changes,
-                options,
-                &mut report,
-                progress,
-            )
-        });
-    lock.release();
+    };
+    let mut session = Session::open(plan, settings, opening, progress)?;
+    report.registry_migrations = std::mem::take(&mut session.registry_migrations);
+    let todo = pending(&session.state, target, options)?;
+    let outcome = match &mut session.client {
+        Some(client) => check_extensions(client, &todo.changes)
+            .and_then(|()| check_kept_drift(client, &todo.kept, progress))
+            .and_then(|()| {
+                if options.dry_run {
+                    planned(&todo.changes, &mut report, progress);
+                    Ok(())
+                } else {
+                    run(client, &todo.changes, options, &mut report, progress)
+                }
+            }),
+        None => {
+            planned(&todo.changes, &mut report, progress);
+            Ok(())
+        }
+    };
+    session.release();
     outcome.map(|()| report)
 }
 
-fn read_deployed(client: &mut postgres::Client) -> Result<Vec<registry::DeployedChange>, Error> {
-    if registry::exists(client)? {
-        Ok(registry::deployed_changes(client, None)?)
-    } else {
-        Ok(Vec::new())
+/// `--dry-run`: what would be deployed.
+fn planned(todo: &[&ChangeStatus], report: &mut DeployReport, progress: &mut dyn FnMut(Progress)) {
+    for status in todo {
+        report.changes.push(result(status, Outcome::Planned));
+        progress(Progress::Change(
+            report.changes.last().expect("just pushed"),
+        ));
     }
 }
 
@@ -153,7 +138,7 @@ fn read_deployed(client: &mut postgres::Client) -> Result<Vec<registry::Deployed
 /// changes it keeps as deployed (their packages' drift policy is `warn`).
 struct Todo<'s> {
     changes: Vec<&'s ChangeStatus<'s>>,
-    kept: Vec<Drift>,
+    kept: Vec<(&'s ChangeStatus<'s>, Drift)>,
 }
 
 /// The pending changes up to and including the target, in order. Drift
@@ -161,7 +146,6 @@ struct Todo<'s> {
 /// is `error` (unless --accept-drift); where it is `warn`, the deployed
 /// change is kept.
 fn pending<'s>(
-    plan: &DeployPlan,
     state: &'s State<'s>,
     target: Option<usize>,
     options: &DeployOptions,
@@ -176,19 +160,16 @@ fn pending<'s>(
             continue;
         };
         let drift = Drift {
-            package: c.package.to_owned(),
+            package: c.package.name.clone(),
             change: c.change.name.clone(),
             deployed_hash: deployed_hash.clone(),
             local_hash: c.change.script_hash.clone(),
             path: c.change.deploy.clone(),
         };
-        match options
-            .drift
-            .for_package(c.package, plan.origin_of(c.package))
-        {
+        match options.drift.for_package(&c.package.name, c.package.origin) {
             _ if options.accept_drift => {}
             DriftPolicy::Error => refused.push(drift),
-            DriftPolicy::Warn => kept.push(drift),
+            DriftPolicy::Warn => kept.push((c, drift)),
         }
     }
     if !refused.is_empty() {
@@ -212,16 +193,12 @@ fn pending<'s>(
 
 /// Every native extension that a package with pending changes requires
 /// must be installed or available on the server, or nothing runs.
-fn check_extensions(
-    client: &mut postgres::Client,
-    plan: &DeployPlan,
-    todo: &[&ChangeStatus],
-) -> Result<(), Error> {
+fn check_extensions(client: &mut postgres::Client, todo: &[&ChangeStatus]) -> Result<(), Error> {
     let mut needed: Vec<(&str, &str)> = Vec::new();
     for status in todo {
-        for extension in plan.extensions_of(status.package) {
+        for extension in &status.package.extensions {
             if !needed.iter().any(|(_, e)| e == extension) {
-                needed.push((status.package, extension));
+                needed.push((&status.package.name, extension));
             }
         }
     }
@@ -257,8 +234,7 @@ fn check_extensions(
 /// reported as a warning.
 fn check_kept_drift(
     client: &mut postgres::Client,
-    workspace: &Workspace,
-    kept: &[Drift],
+    kept: &[(&ChangeStatus, Drift)],
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), Error> {
     if kept.is_empty() {
@@ -266,23 +242,23 @@ fn check_kept_drift(
     }
     let mut executor = Executor::new(client, TxScope::Change);
     let mut failures = Vec::new();
-    for drift in kept {
+    for (status, drift) in kept {
         executor.check_interrupt()?;
-        let file = &workspace
-            .package(&drift.package)
-            .and_then(|p| p.scripts_of(&drift.change))
-            .expect("planned changes have scripts")
-            .verify;
         executor.enter(&drift.package)?;
-        let outcome = executor.run_in_transaction(&drift.package, &drift.change, file);
+        let outcome = executor.run_in_transaction(
+            &drift.package,
+            &drift.change,
+            &status.change.scripts.verify,
+        );
         executor.rollback();
         if let Err(failure) = outcome {
             failures.push(*failure);
         }
     }
+    let kept: Vec<&Drift> = kept.iter().map(|(_, drift)| drift).collect();
     if !failures.is_empty() {
         return Err(Error::DriftUnverified {
-            drift: kept.to_vec(),
+            drift: kept.into_iter().cloned().collect(),
             failures,
         });
     }
@@ -292,7 +268,7 @@ fn check_kept_drift(
         let drift: Vec<Drift> = kept
             .iter()
             .filter(|d| d.package == package)
-            .cloned()
+            .map(|d| (*d).clone())
             .collect();
         progress(Progress::KeptDrift {
             package: package.to_owned(),
@@ -304,7 +280,7 @@ fn check_kept_drift(
 
 fn result(status: &ChangeStatus, outcome: Outcome) -> ChangeResult {
     ChangeResult {
-        package: status.package.to_owned(),
+        package: status.package.name.clone(),
         change: status.change.name.clone(),
         outcome,
         duration_ms: 0,
@@ -316,8 +292,6 @@ fn result(status: &ChangeStatus, outcome: Outcome) -> ChangeResult {
 }
 
 fn run(
-    workspace: &Workspace,
-    plan: &DeployPlan,
     client: &mut postgres::Client,
     todo: &[&ChangeStatus],
     options: &DeployOptions,
@@ -326,39 +300,30 @@ fn run(
 ) -> Result<(), Error> {
     let work: Vec<Work> = todo
         .iter()
-        .map(|status| {
-            let scripts = workspace
-                .package(status.package)
-                .and_then(|p| p.scripts_of(&status.change.name))
-                .expect("planned changes have scripts");
-            Work {
-                package: status.package,
-                change: &status.change.name,
-                script: (!options.log_only).then_some(&scripts.deploy),
-                outside: matches!(status.change.transaction, TransactionMode::None { .. })
-                    && !options.log_only,
-            }
+        .map(|status| Work {
+            package: status.package,
+            change: status.change,
+            script: (!options.log_only).then_some(&status.change.scripts.deploy),
+            outside: matches!(status.change.transaction, TransactionMode::None { .. })
+                && !options.log_only,
         })
         .collect();
     let mut extensions_done: Vec<String> = Vec::new();
     let mut before = |executor: &mut Executor, item: &Work| {
-        if options.log_only || extensions_done.iter().any(|p| p == item.package) {
+        let package = &item.package.name;
+        if options.log_only || extensions_done.contains(package) {
             return Ok(());
         }
-        extensions_done.push(item.package.to_owned());
-        executor.create_extensions(plan.extensions_of(item.package))
+        extensions_done.push(package.clone());
+        executor.create_extensions(&item.package.extensions)
     };
     let mut record = |client: &mut postgres::Client, item: &Work| {
-        let status = todo
-            .iter()
-            .find(|s| s.package == item.package && s.change.name == item.change)
-            .expect("work comes from todo");
         Ok(registry::record_deploy(
             client,
-            item.package,
-            item.change,
-            &status.change.script_hash,
-            &status.change.requires,
+            &item.package.name,
+            &item.change.name,
+            &item.change.script_hash,
+            &item.change.requires,
         )?)
     };
     let hooks = Hooks {

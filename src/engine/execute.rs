@@ -4,6 +4,7 @@
 //! need it, and keeps track of which transaction is open.
 
 use super::failure::ScriptFailure;
+use super::plan::{PlannedChange, PlannedPackage};
 use super::{ChangeResult, Error, Outcome, Progress, interrupt};
 use crate::cli::TxScope;
 use crate::package::SqlFile;
@@ -220,11 +221,11 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// One change to apply in a run: which script runs (none when only
-/// recording, as `--log-only` does), and whether outside a transaction.
+/// One change of the plan to apply in a run: which script runs (none when
+/// only recording, as `--log-only` does), and whether outside a transaction.
 pub struct Work<'a> {
-    pub package: &'a str,
-    pub change: &'a str,
+    pub package: &'a PlannedPackage<'a>,
+    pub change: &'a PlannedChange<'a>,
     pub script: Option<&'a SqlFile>,
     pub outside: bool,
 }
@@ -261,9 +262,10 @@ impl Executor<'_> {
             let started = Instant::now();
             let attempt = self.apply_one(item, &mut *hooks.before, &mut *hooks.record);
             let transaction = if item.outside { "none" } else { "transaction" };
+            let (package, change) = (item.package.name.as_str(), item.change.name.as_str());
             let result = |outcome| ChangeResult {
-                package: item.package.to_owned(),
-                change: item.change.to_owned(),
+                package: package.to_owned(),
+                change: change.to_owned(),
                 outcome,
                 duration_ms: started.elapsed().as_millis() as u64,
                 transaction,
@@ -288,8 +290,8 @@ impl Executor<'_> {
                 let _ = registry::record_event(
                     self.client,
                     hooks.event,
-                    item.package,
-                    item.change,
+                    package,
+                    change,
                     Some((&message, &code)),
                 );
                 results.push(result(Outcome::Failed));
@@ -322,19 +324,20 @@ impl Executor<'_> {
         record: &mut dyn FnMut(&mut postgres::Client, &Work) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let failed = Error::ChangeFailed;
+        let (package, change) = (item.package.name.as_str(), item.change.name.as_str());
         if item.outside {
             self.step_outside()?;
             before(self, item)?;
             if let Some(file) = item.script {
-                self.run_outside_transaction(item.package, item.change, file)
+                self.run_outside_transaction(package, change, file)
                     .map_err(failed)?;
             }
-            self.enter(item.package)?;
+            self.enter(package)?;
         } else {
-            self.enter(item.package)?;
+            self.enter(package)?;
             before(self, item)?;
             if let Some(file) = item.script {
-                self.run_in_transaction(item.package, item.change, file)
+                self.run_in_transaction(package, change, file)
                     .map_err(failed)?;
             }
         }

@@ -1,7 +1,9 @@
 //! What jobsctl does to a database. Planning is pure (`plan`, `state`,
-//! `target`); `execute` is the one place that runs scripts; `deploy`,
-//! `revert`, `verify` and `status` put the two together under the deploy
-//! lock where they change anything.
+//! `target`); the plan holds each change's scripts, so nothing is looked up
+//! by name afterwards. `session` is the prologue `deploy`, `revert`,
+//! `verify` and `status` share (the deploy lock where they change anything,
+//! the connection, the registry compared with the plan); `execute` is the
+//! one place that runs scripts.
 
 pub mod deploy;
 pub mod execute;
@@ -10,6 +12,7 @@ pub mod interrupt;
 pub mod lock;
 pub mod plan;
 pub mod revert;
+pub mod session;
 pub mod state;
 pub mod status;
 pub mod target;
@@ -18,6 +21,7 @@ pub mod verify;
 use crate::db::DbError;
 use crate::error::exit;
 use crate::registry::RegistryError;
+use crate::text::{agree, plural, plural_s};
 use failure::ScriptFailure;
 use serde::Serialize;
 use std::time::Duration;
@@ -35,22 +39,22 @@ pub enum Error {
         waited: Duration,
         holder: Option<String>,
     },
-    #[error("{} deployed change{} differ{} from the local deploy script; nothing was deployed (rerun with --accept-drift to deploy anyway)", drift.len(), if drift.len() == 1 { "" } else { "s" }, if drift.len() == 1 { "s" } else { "" })]
+    #[error("{} differ{} from the local deploy script; nothing was deployed (rerun with --accept-drift to deploy anyway)", plural(drift.len(), "deployed change"), agree(drift.len(), "s", ""))]
     Drift { drift: Vec<Drift> },
-    #[error("{} drifted change{} of installed modules cannot be kept: the local verify script{} fail{} against what is deployed; nothing was deployed", drift.len(), if drift.len() == 1 { "" } else { "s" }, if failures.len() == 1 { "" } else { "s" }, if failures.len() == 1 { "s" } else { "" })]
+    #[error("{} of installed modules cannot be kept: the local verify script{} fail{} against what is deployed; nothing was deployed", plural(drift.len(), "drifted change"), plural_s(failures.len()), agree(failures.len(), "s", ""))]
     DriftUnverified {
         drift: Vec<Drift>,
         failures: Vec<ScriptFailure>,
     },
-    #[error("{}; nothing was deployed: install {} on the server, or remove {} from the control file's `requires`", missing.iter().map(|(p, e)| format!("package {p} requires the extension {e}, which this server does not have (not in pg_available_extensions)")).collect::<Vec<_>>().join("; "), if missing.len() == 1 { "it" } else { "them" }, if missing.len() == 1 { "it" } else { "them" })]
+    #[error("{}; nothing was deployed: install {} on the server, or remove {} from the control file's `requires`", missing.iter().map(|(p, e)| format!("package {p} requires the extension {e}, which this server does not have (not in pg_available_extensions)")).collect::<Vec<_>>().join("; "), agree(missing.len(), "it", "them"), agree(missing.len(), "it", "them"))]
     MissingExtensions { missing: Vec<(String, String)> },
     #[error("{0}")]
     ChangeFailed(Box<ScriptFailure>),
-    #[error("{} verify script{} failed", failures.len(), if failures.len() == 1 { "" } else { "s" })]
+    #[error("{} failed", plural(failures.len(), "verify script"))]
     VerifyFailed { failures: Vec<ScriptFailure> },
     #[error("nothing is deployed in {database}: there is nothing to verify")]
     NothingDeployed { database: String },
-    #[error("cannot revert {change}: deployed change{} {} require{} it; revert {} too (e.g. without --package, or with --to)", if dependents.len() == 1 { "" } else { "s" }, dependents.join(", "), if dependents.len() == 1 { "s" } else { "" }, if dependents.len() == 1 { "it" } else { "them" })]
+    #[error("cannot revert {change}: deployed change{} {} require{} it; revert {} too (e.g. without --package, or with --to)", plural_s(dependents.len()), dependents.join(", "), agree(dependents.len(), "s", ""), agree(dependents.len(), "it", "them"))]
     RevertBlocked {
         change: String,
         dependents: Vec<String>,

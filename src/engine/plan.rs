@@ -1,41 +1,47 @@
 //! The deploy plan: exactly what a deploy of a resolved workspace runs, in
 //! order, computed without a database. Each change carries what the executor
-//! needs to decide how to run it (hash, transaction mode).
+//! needs to run it (its scripts, hash, transaction mode); `jobsctl plan
+//! --format json` shows the plan without the scripts.
 
-use crate::package::{Origin, SqlFile, Workspace};
+use crate::package::{ChangeScripts, Origin, SqlFile, Workspace};
 use crate::resolve::Resolution;
 use crate::script::StatementKind;
 use serde::Serialize;
 
+/// The plan borrows the workspace it was made from: each change holds its
+/// scripts, so that running it never looks anything up by name.
 #[derive(Debug, Serialize)]
-pub struct DeployPlan {
+pub struct DeployPlan<'w> {
     pub workspace: String,
-    pub steps: Vec<Step>,
+    pub steps: Vec<Step<'w>>,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
-pub enum Step {
+pub enum Step<'w> {
     /// `CREATE EXTENSION IF NOT EXISTS`, before the first package that needs it.
     Extension { name: String, required_by: String },
     /// Every change of this package follows, in plan order.
-    Package {
-        name: String,
-        version: Option<String>,
-        path: String,
-        /// `workspace`, `installed` (below `extensions/`) or `embedded`
-        /// (jobsctl's copy, the workspace having none).
-        origin: Origin,
-        depends_on: Vec<String>,
-        /// Native extensions it requires (each also has its own step, before
-        /// the first package that needs it).
-        extensions: Vec<String>,
-        changes: Vec<PlannedChange>,
-    },
+    Package(PlannedPackage<'w>),
 }
 
 #[derive(Debug, Serialize)]
-pub struct PlannedChange {
+pub struct PlannedPackage<'w> {
+    pub name: String,
+    pub version: Option<String>,
+    pub path: String,
+    /// `workspace`, `installed` (below `extensions/`) or `embedded`
+    /// (jobsctl's copy, the workspace having none).
+    pub origin: Origin,
+    pub depends_on: Vec<String>,
+    /// Native extensions it requires (each also has its own step, before
+    /// the first package that needs it).
+    pub extensions: Vec<String>,
+    pub changes: Vec<PlannedChange<'w>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlannedChange<'w> {
     pub name: String,
     /// Qualified as the registry stores them: `package:change`.
     pub requires: Vec<String>,
@@ -47,6 +53,9 @@ pub struct PlannedChange {
     /// SHA-256 of the deploy script's bytes (pgpm's `script_hash`).
     pub script_hash: String,
     pub transaction: TransactionMode,
+    /// The change's deploy, revert and verify scripts, as loaded.
+    #[serde(skip)]
+    pub scripts: &'w ChangeScripts,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -90,7 +99,7 @@ impl TransactionMode {
     }
 }
 
-pub fn deploy_plan(workspace: &Workspace, resolution: &Resolution) -> DeployPlan {
+pub fn deploy_plan<'w>(workspace: &'w Workspace, resolution: &Resolution) -> DeployPlan<'w> {
     let mut steps = Vec::new();
     let mut extensions_seen: Vec<&str> = Vec::new();
     for resolved in &resolution.packages {
@@ -106,27 +115,32 @@ pub fn deploy_plan(workspace: &Workspace, resolution: &Resolution) -> DeployPlan
         let package = workspace
             .package(&resolved.name)
             .expect("resolution only names packages of its workspace");
+        // The resolution lists the package's changes in plan order, as the
+        // package does.
         let changes = resolved
             .changes
             .iter()
-            .zip(&package.plan.changes)
-            .zip(&package.scripts)
-            .map(|((change, planned), scripts)| PlannedChange {
-                name: change.name.clone(),
-                requires: change.requires.iter().map(ToString::to_string).collect(),
-                tags: planned
-                    .tags
-                    .iter()
-                    .map(|t| format!("@{}", t.name))
-                    .collect(),
-                deploy: scripts.deploy.display_path.clone(),
-                revert: scripts.revert.display_path.clone(),
-                verify: scripts.verify.display_path.clone(),
-                script_hash: scripts.deploy.sha256(),
-                transaction: TransactionMode::of(&scripts.deploy),
+            .zip(package.changes())
+            .map(|(change, (planned, scripts))| {
+                debug_assert_eq!(change.name, planned.name);
+                PlannedChange {
+                    name: change.name.clone(),
+                    requires: change.requires.iter().map(ToString::to_string).collect(),
+                    tags: planned
+                        .tags
+                        .iter()
+                        .map(|t| format!("@{}", t.name))
+                        .collect(),
+                    deploy: scripts.deploy.display_path.clone(),
+                    revert: scripts.revert.display_path.clone(),
+                    verify: scripts.verify.display_path.clone(),
+                    script_hash: scripts.deploy.sha256(),
+                    transaction: TransactionMode::of(&scripts.deploy),
+                    scripts,
+                }
             })
             .collect();
-        steps.push(Step::Package {
+        steps.push(Step::Package(PlannedPackage {
             name: resolved.name.clone(),
             version: package.version().map(str::to_owned),
             path: package.display_dir.clone(),
@@ -134,7 +148,7 @@ pub fn deploy_plan(workspace: &Workspace, resolution: &Resolution) -> DeployPlan
             depends_on: resolved.depends_on.clone(),
             extensions: resolved.extensions.clone(),
             changes,
-        });
+        }));
     }
     DeployPlan {
         workspace: workspace.source.describe(),
@@ -142,52 +156,30 @@ pub fn deploy_plan(workspace: &Workspace, resolution: &Resolution) -> DeployPlan
     }
 }
 
-impl DeployPlan {
+impl<'w> DeployPlan<'w> {
     pub fn change_count(&self) -> usize {
-        self.packages().map(|(_, changes)| changes.len()).sum()
+        self.packages().map(|p| p.changes.len()).sum()
     }
 
-    /// Where a package of the plan comes from.
-    pub fn origin_of(&self, package: &str) -> Origin {
-        self.steps
-            .iter()
-            .find_map(|s| match s {
-                Step::Package { name, origin, .. } if name == package => Some(*origin),
-                _ => None,
-            })
-            .unwrap_or(Origin::Workspace)
-    }
-
-    /// The native extensions a package requires.
-    pub fn extensions_of(&self, package: &str) -> &[String] {
-        self.steps
-            .iter()
-            .find_map(|s| match s {
-                Step::Package {
-                    name, extensions, ..
-                } if name == package => Some(extensions.as_slice()),
-                _ => None,
-            })
-            .unwrap_or_default()
-    }
-
-    pub fn packages(&self) -> impl Iterator<Item = (&str, &[PlannedChange])> {
+    pub fn packages(&self) -> impl Iterator<Item = &PlannedPackage<'w>> {
         self.steps.iter().filter_map(|s| match s {
-            Step::Package { name, changes, .. } => Some((name.as_str(), changes.as_slice())),
+            Step::Package(package) => Some(package),
             Step::Extension { .. } => None,
         })
     }
 
     /// Every change, in deploy order, with its package.
-    pub fn changes_in_order(&self) -> impl Iterator<Item = (&str, &PlannedChange)> {
+    pub fn changes_in_order(
+        &self,
+    ) -> impl Iterator<Item = (&PlannedPackage<'w>, &PlannedChange<'w>)> {
         self.packages()
-            .flat_map(|(name, changes)| changes.iter().map(move |c| (name, c)))
+            .flat_map(|package| package.changes.iter().map(move |c| (package, c)))
     }
 
     pub fn extensions(&self) -> impl Iterator<Item = &str> {
         self.steps.iter().filter_map(|s| match s {
             Step::Extension { name, .. } => Some(name.as_str()),
-            Step::Package { .. } => None,
+            Step::Package(_) => None,
         })
     }
 }

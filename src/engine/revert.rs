@@ -4,13 +4,12 @@
 //! change still needs is refused before anything runs.
 
 use super::execute::{Executor, Hooks, Work};
-use super::lock::DeployLock;
 use super::plan::{DeployPlan, TransactionMode};
-use super::state::{ChangeStatus, State, compare};
-use super::{ChangeResult, Error, Outcome, Progress, interrupt, target};
+use super::session::{Connection, Opening, Session};
+use super::state::{ChangeStatus, State};
+use super::{ChangeResult, Error, Outcome, Progress, target};
 use crate::cli::TxScope;
 use crate::db::{NoticeHandler, Settings};
-use crate::package::Workspace;
 use crate::registry::{self, EventKind};
 use serde::Serialize;
 use std::collections::HashSet;
@@ -46,20 +45,22 @@ pub fn preview(
     let target = to
         .map(|t| target::find(plan, t).map_err(Error::Usage))
         .transpose()?;
-    let mut client = settings.connect(None)?;
-    if !registry::exists(&mut client)? {
-        return Ok(Vec::new());
-    }
-    let deployed = registry::deployed_changes(&mut client, None)?;
-    let state = compare(plan, &deployed);
-    Ok(to_revert(&state, target, packages)
+    let opening = Opening {
+        lock: None,
+        connection: Connection::Read {
+            notices: None,
+            missing_database_ok: false,
+        },
+        install_registry: false,
+    };
+    let session = Session::open(plan, settings, opening, &mut |_| {})?;
+    Ok(to_revert(&session.state, target, packages)
         .iter()
-        .map(|c| format!("{}:{}", c.package, c.change.name))
+        .map(|c| format!("{}:{}", c.package.name, c.change.name))
         .collect())
 }
 
 pub fn revert(
-    workspace: &Workspace,
     plan: &DeployPlan,
     settings: &Settings,
     options: &RevertOptions,
@@ -77,30 +78,23 @@ pub fn revert(
         dry_run: options.dry_run,
         left_unknown: Vec::new(),
     };
-    interrupt::install();
-    let lock = if options.dry_run {
-        None
-    } else {
-        Some(DeployLock::acquire(
-            settings,
-            options.lock_timeout,
-            |holder, waited| {
-                progress(Progress::Waiting {
-                    holder: holder.as_ref().map(super::lock::describe),
-                    waited,
-                })
-            },
-        )?)
+    let opening = Opening {
+        lock: (!options.dry_run).then_some(options.lock_timeout),
+        connection: Connection::Scripts(notices),
+        install_registry: false,
     };
-    let mut client = super::execute::open_session(settings, notices)?;
+    let mut session = Session::open(plan, settings, opening, progress)?;
+    let state = &session.state;
+    let client = session
+        .client
+        .as_mut()
+        .expect("a session's database exists");
     let outcome = (|| {
-        if !registry::exists(&mut client)? {
+        if !session.has_registry {
             return Ok(());
         }
-        let deployed = registry::deployed_changes(&mut client, None)?;
-        let state = compare(plan, &deployed);
-        let todo = to_revert(&state, target, &options.packages);
-        check_dependents(&mut client, &todo)?;
+        let todo = to_revert(state, target, &options.packages);
+        check_dependents(client, &todo)?;
         if target.is_none() {
             report.left_unknown = state
                 .unknown
@@ -117,18 +111,9 @@ pub fn revert(
             }
             return Ok(());
         }
-        run(
-            workspace,
-            &mut client,
-            &todo,
-            options.tx,
-            &mut report,
-            progress,
-        )
+        run(client, &todo, options.tx, &mut report, progress)
     })();
-    if let Some(lock) = lock {
-        lock.release();
-    }
+    session.release();
     outcome.map(|()| report)
 }
 
@@ -144,7 +129,7 @@ fn to_revert<'s>(
         .iter()
         .rev()
         .filter(|c| c.state.is_deployed())
-        .filter(|c| packages.is_empty() || packages.iter().any(|p| p == c.package))
+        .filter(|c| packages.is_empty() || packages.contains(&c.package.name))
         .collect()
 }
 
@@ -152,17 +137,17 @@ fn to_revert<'s>(
 fn check_dependents(client: &mut postgres::Client, todo: &[&ChangeStatus]) -> Result<(), Error> {
     let reverting: HashSet<String> = todo
         .iter()
-        .map(|c| format!("{}:{}", c.package, c.change.name))
+        .map(|c| format!("{}:{}", c.package.name, c.change.name))
         .collect();
     for status in todo {
         let dependents: Vec<String> =
-            registry::dependents(client, status.package, &status.change.name)?
+            registry::dependents(client, &status.package.name, &status.change.name)?
                 .into_iter()
                 .filter(|d| !reverting.contains(d))
                 .collect();
         if !dependents.is_empty() {
             return Err(Error::RevertBlocked {
-                change: format!("{}:{}", status.package, status.change.name),
+                change: format!("{}:{}", status.package.name, status.change.name),
                 dependents,
             });
         }
@@ -172,7 +157,7 @@ fn check_dependents(client: &mut postgres::Client, todo: &[&ChangeStatus]) -> Re
 
 fn result(status: &ChangeStatus, outcome: Outcome) -> ChangeResult {
     ChangeResult {
-        package: status.package.to_owned(),
+        package: status.package.name.clone(),
         change: status.change.name.clone(),
         outcome,
         duration_ms: 0,
@@ -181,7 +166,6 @@ fn result(status: &ChangeStatus, outcome: Outcome) -> ChangeResult {
 }
 
 fn run(
-    workspace: &Workspace,
     client: &mut postgres::Client,
     todo: &[&ChangeStatus],
     scope: TxScope,
@@ -191,14 +175,10 @@ fn run(
     let work: Vec<Work> = todo
         .iter()
         .map(|status| {
-            let revert = &workspace
-                .package(status.package)
-                .and_then(|p| p.scripts_of(&status.change.name))
-                .expect("planned changes have scripts")
-                .revert;
+            let revert = &status.change.scripts.revert;
             Work {
                 package: status.package,
-                change: &status.change.name,
+                change: status.change,
                 script: Some(revert),
                 outside: matches!(TransactionMode::of(revert), TransactionMode::None { .. }),
             }
@@ -209,7 +189,11 @@ fn run(
         event: EventKind::Revert,
         before: &mut |_: &mut Executor, _: &Work| Ok(()),
         record: &mut |client: &mut postgres::Client, item: &Work| {
-            Ok(registry::record_revert(client, item.package, item.change)?)
+            Ok(registry::record_revert(
+                client,
+                &item.package.name,
+                &item.change.name,
+            )?)
         },
     };
     Executor::new(client, scope).apply(&work, hooks, &mut report.changes, progress)

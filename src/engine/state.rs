@@ -2,7 +2,7 @@
 //! pending or drifted (deployed with a different deploy script), and which
 //! deployed changes the plan no longer has. Pure: plan and registry rows in.
 
-use super::plan::{DeployPlan, PlannedChange};
+use super::plan::{DeployPlan, PlannedChange, PlannedPackage};
 use crate::registry::DeployedChange;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -29,8 +29,8 @@ impl ChangeState {
 
 #[derive(Debug)]
 pub struct ChangeStatus<'a> {
-    pub package: &'a str,
-    pub change: &'a PlannedChange,
+    pub package: &'a PlannedPackage<'a>,
+    pub change: &'a PlannedChange<'a>,
     pub state: ChangeState,
 }
 
@@ -42,7 +42,7 @@ pub struct State<'a> {
     pub unknown: Vec<DeployedChange>,
 }
 
-pub fn compare<'a>(plan: &'a DeployPlan, deployed: &[DeployedChange]) -> State<'a> {
+pub fn compare<'a>(plan: &'a DeployPlan<'a>, deployed: &[DeployedChange]) -> State<'a> {
     let by_key: HashMap<(&str, &str), &DeployedChange> = deployed
         .iter()
         .map(|d| ((d.package.as_str(), d.change_name.as_str()), d))
@@ -50,7 +50,7 @@ pub fn compare<'a>(plan: &'a DeployPlan, deployed: &[DeployedChange]) -> State<'
     let changes: Vec<ChangeStatus<'a>> = plan
         .changes_in_order()
         .map(|(package, change)| {
-            let state = match by_key.get(&(package, change.name.as_str())) {
+            let state = match by_key.get(&(package.name.as_str(), change.name.as_str())) {
                 None => ChangeState::Pending,
                 Some(d) if d.script_hash == change.script_hash => ChangeState::Deployed {
                     deployed_at: d.deployed_at.clone(),
@@ -67,14 +67,14 @@ pub fn compare<'a>(plan: &'a DeployPlan, deployed: &[DeployedChange]) -> State<'
             }
         })
         .collect();
-    let packages: Vec<&str> = plan.packages().map(|(name, _)| name).collect();
+    let packages: Vec<&str> = plan.packages().map(|p| p.name.as_str()).collect();
     let unknown = deployed
         .iter()
         .filter(|d| packages.contains(&d.package.as_str()))
         .filter(|d| {
             !changes
                 .iter()
-                .any(|c| c.package == d.package && c.change.name == d.change_name)
+                .any(|c| c.package.name == d.package && c.change.name == d.change_name)
         })
         .cloned()
         .collect();

@@ -5,9 +5,9 @@ use super::DriftPolicy;
 use super::Error;
 use super::deploy::DriftPolicies;
 use super::plan::DeployPlan;
-use super::state::{ChangeState, compare};
+use super::session::{Connection, Opening, Session};
+use super::state::ChangeState;
 use crate::db::Settings;
-use crate::registry;
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -48,18 +48,24 @@ impl StatusReport {
 }
 
 pub fn status(plan: &DeployPlan, settings: &Settings) -> Result<StatusReport, Error> {
-    let mut client = settings.connect(None)?;
-    let has_registry = registry::exists(&mut client)?;
-    let deployed = if has_registry {
-        registry::deployed_changes(&mut client, None)?
-    } else {
-        Vec::new()
+    let opening = Opening {
+        lock: None,
+        connection: Connection::Read {
+            notices: None,
+            missing_database_ok: false,
+        },
+        install_registry: false,
     };
-    let state = compare(plan, &deployed);
+    let session = Session::open(plan, settings, opening, &mut |_| {})?;
+    let state = &session.state;
     let packages = plan
         .packages()
-        .map(|(name, _)| {
-            let mine = state.changes.iter().filter(|c| c.package == name);
+        .map(|planned| {
+            let name = planned.name.as_str();
+            let mine = state
+                .changes
+                .iter()
+                .filter(|c| std::ptr::eq(c.package, planned));
             let mut package = PackageStatus {
                 name: name.to_owned(),
                 deployed: 0,
@@ -101,7 +107,7 @@ pub fn status(plan: &DeployPlan, settings: &Settings) -> Result<StatusReport, Er
         .collect();
     Ok(StatusReport {
         database: settings.describe(),
-        registry: has_registry,
+        registry: session.has_registry,
         packages,
     })
 }

@@ -10,12 +10,17 @@ pub fn find(plan: &DeployPlan, target: &str) -> Result<usize, String> {
     let matches: Vec<(usize, &str, &str)> = plan
         .changes_in_order()
         .enumerate()
-        .filter(|(_, (package, _))| reference.project.as_deref().is_none_or(|p| p == *package))
+        .filter(|(_, (package, _))| {
+            reference
+                .project
+                .as_deref()
+                .is_none_or(|p| p == package.name)
+        })
         .filter(|(_, (_, change))| match &reference.target {
             Target::Change(name) => change.name == *name,
             Target::Tag(tag) => change.tags.iter().any(|t| t.strip_prefix('@') == Some(tag)),
         })
-        .map(|(i, (package, change))| (i, package, change.name.as_str()))
+        .map(|(i, (package, change))| (i, package.name.as_str(), change.name.as_str()))
         .collect();
     match matches.as_slice() {
         [(index, _, _)] => Ok(*index),

@@ -5,11 +5,10 @@
 use super::execute::Executor;
 use super::failure::ScriptFailure;
 use super::plan::DeployPlan;
-use super::state::compare;
+use super::session::{Connection, Opening, Session};
 use super::{ChangeResult, Error, Outcome, Progress, interrupt, target};
 use crate::cli::TxScope;
 use crate::db::{NoticeHandler, Settings};
-use crate::package::Workspace;
 use crate::registry;
 use serde::Serialize;
 use std::time::Instant;
@@ -23,7 +22,6 @@ pub struct VerifyReport {
 }
 
 pub fn verify(
-    workspace: &Workspace,
     plan: &DeployPlan,
     settings: &Settings,
     to: Option<&str>,
@@ -33,14 +31,17 @@ pub fn verify(
     let target = to
         .map(|t| target::find(plan, t).map_err(Error::Usage))
         .transpose()?;
-    interrupt::install();
-    let mut client = super::execute::open_session(settings, notices)?;
-    let deployed = if registry::exists(&mut client)? {
-        registry::deployed_changes(&mut client, None)?
-    } else {
-        Vec::new()
+    let opening = Opening {
+        lock: None,
+        connection: Connection::Scripts(notices),
+        install_registry: false,
     };
-    let state = compare(plan, &deployed);
+    let mut session = Session::open(plan, settings, opening, progress)?;
+    let state = &session.state;
+    let client = session
+        .client
+        .as_mut()
+        .expect("a session's database exists");
     let range = &state.changes[..target.map_or(state.changes.len(), |i| i + 1)];
     let mut report = VerifyReport {
         database: settings.describe(),
@@ -52,16 +53,12 @@ pub fn verify(
             database: settings.describe(),
         });
     }
-    let mut executor = Executor::new(&mut client, TxScope::Change);
+    let mut executor = Executor::new(client, TxScope::Change);
     let mut failures: Vec<ScriptFailure> = Vec::new();
     for status in range.iter().filter(|c| c.state.is_deployed()) {
         executor.check_interrupt()?;
-        let (package, change) = (status.package, &status.change.name);
-        let file = &workspace
-            .package(package)
-            .and_then(|p| p.scripts_of(change))
-            .expect("planned changes have scripts")
-            .verify;
+        let (package, change) = (&status.package.name, &status.change.name);
+        let file = &status.change.scripts.verify;
         let started = Instant::now();
         executor.enter(package)?;
         let outcome = executor.run_in_transaction(package, change, file);
@@ -70,7 +67,7 @@ pub fn verify(
             return Err(Error::Interrupted);
         }
         let result = ChangeResult {
-            package: package.to_owned(),
+            package: package.clone(),
             change: change.clone(),
             outcome: if outcome.is_ok() {
                 Outcome::Verified

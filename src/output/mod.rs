@@ -16,15 +16,26 @@
 //!
 //! `--quiet` also drops the per-change lines: errors and the final result
 //! stay.
+//!
+//! Every JSON document goes through [`Printer::json`]; each command family
+//! has its renderers in its own file: `plan`, `run` (deploy, revert, verify,
+//! status, log), `scaffold` (init, add, tag, export, bundle), `dev`,
+//! `schedule` and `bench`.
 
+mod bench;
+mod dev;
 mod plan;
 mod run;
+mod scaffold;
+pub mod schedule;
 
 use crate::cli::{ColorWhen, Format};
+use crate::engine::ChangeResult;
 use crate::engine::plan::DeployPlan;
 use crate::error::Error;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
+use std::cell::RefCell;
 use std::io::{self, Write};
 
 pub(crate) const HEADING: Style = Style::new().bold();
@@ -40,11 +51,23 @@ pub struct Printer {
     quiet: bool,
     /// Progress lines: stderr is a terminal, human format, not quiet.
     progress: bool,
-    /// Every change result reported so far, for the JSON error document.
-    changes: std::cell::RefCell<Vec<crate::engine::ChangeResult>>,
-    /// Every warning reported so far: the `warnings` array of the JSON
+    /// What the run reported so far. The printer is shared (`&self`) by
+    /// the engine's progress callback, the notice handler and the command,
+    /// and the JSON document that ends the run (a report, or the error) is
+    /// only written at the end: hence one `RefCell`, written by
+    /// [`Printer::progress`] and [`Printer::record_warning`], read by
+    /// [`Printer::json`] and [`Printer::error`].
+    state: RefCell<RunState>,
+}
+
+/// The run's reported facts that the final JSON document repeats.
+#[derive(Default)]
+struct RunState {
+    /// Every change result reported so far, for the error document.
+    changes: Vec<ChangeResult>,
+    /// Every warning reported so far: the `warnings` array of the
     /// document, whichever it is.
-    warnings: std::cell::RefCell<Vec<serde_json::Value>>,
+    warnings: Vec<serde_json::Value>,
 }
 
 impl Printer {
@@ -64,8 +87,7 @@ impl Printer {
             format,
             quiet,
             progress: format == Format::Human && !quiet && io::stderr().is_terminal(),
-            changes: std::cell::RefCell::default(),
-            warnings: std::cell::RefCell::default(),
+            state: RefCell::default(),
         }
     }
 
@@ -95,23 +117,30 @@ impl Printer {
         let _ = human_error(&mut err, error);
         if self.format == Format::Json {
             let mut document = ErrorDocument::from(error);
-            document.changes = self.changes.borrow().clone();
+            document.changes = self.state.borrow().changes.clone();
             let _ = self.json(&document);
         }
     }
 }
 
 impl Printer {
-    /// The one JSON document on stdout, with the warnings reported during
-    /// the run as its `warnings` array (when there are any).
-    pub(crate) fn json<T: Serialize>(&self, value: &T) -> io::Result<()> {
-        let warnings = self.warnings.borrow();
-        if warnings.is_empty() {
+    /// The one JSON document on stdout: the only way one is written. The
+    /// warnings reported during the run are its `warnings` array (when
+    /// there are any, and the document has no `warnings` of its own: the
+    /// generator's reports carry theirs).
+    pub fn json<T: Serialize>(&self, value: &T) -> io::Result<()> {
+        let state = self.state.borrow();
+        if state.warnings.is_empty() {
             return json(value);
         }
         let mut document = serde_json::to_value(value).map_err(io::Error::other)?;
-        if let serde_json::Value::Object(map) = &mut document {
-            map.insert("warnings".into(), serde_json::Value::from(warnings.clone()));
+        if let serde_json::Value::Object(map) = &mut document
+            && !map.contains_key("warnings")
+        {
+            map.insert(
+                "warnings".into(),
+                serde_json::Value::from(state.warnings.clone()),
+            );
         }
         json(&document)
     }
@@ -127,7 +156,7 @@ impl Printer {
     }
 
     pub(crate) fn record_warning(&self, value: serde_json::Value, human: &str) {
-        self.warnings.borrow_mut().push(value);
+        self.state.borrow_mut().warnings.push(value);
         if self.format == Format::Human {
             let _ = writeln!(anstream::stderr(), "{WARN}warning{WARN:#}: {human}");
         }
@@ -187,7 +216,7 @@ struct ErrorDocument<'a> {
     error: ErrorBody<'a>,
     /// Changes that ran before the error (deploy, revert, verify).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    changes: Vec<crate::engine::ChangeResult>,
+    changes: Vec<ChangeResult>,
 }
 
 #[derive(Serialize)]
@@ -246,8 +275,4 @@ impl<'a> From<&'a Error> for ErrorDocument<'a> {
             changes: Vec::new(),
         }
     }
-}
-
-pub(crate) fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }

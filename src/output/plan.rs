@@ -1,8 +1,9 @@
 //! `jobsctl plan` as text: extensions, packages and numbered changes in
 //! deploy order.
 
-use super::{DIM, EXTENSION, HEADING, PACKAGE, WARN, plural};
-use crate::engine::plan::{DeployPlan, Step, TransactionMode};
+use super::{DIM, EXTENSION, HEADING, PACKAGE, WARN};
+use crate::engine::plan::{DeployPlan, PlannedPackage, Step, TransactionMode};
+use crate::text::plural;
 use std::io::{self, Write};
 
 pub fn human(plan: &DeployPlan) -> io::Result<()> {
@@ -11,12 +12,11 @@ pub fn human(plan: &DeployPlan) -> io::Result<()> {
     let extensions = plan.extensions().count();
     writeln!(
         out,
-        "{HEADING}Deploy plan for {}{HEADING:#}: {packages} package{}, {extensions} extension{}, {} change{}",
+        "{HEADING}Deploy plan for {}{HEADING:#}: {}, {}, {}",
         plan.workspace,
-        plural(packages),
-        plural(extensions),
-        plan.change_count(),
-        plural(plan.change_count()),
+        plural(packages, "package"),
+        plural(extensions, "extension"),
+        plural(plan.change_count(), "change"),
     )?;
     let mut number = 0;
     for step in &plan.steps {
@@ -27,14 +27,14 @@ pub fn human(plan: &DeployPlan) -> io::Result<()> {
                     "{EXTENSION}extension{EXTENSION:#} {name}  {DIM}CREATE EXTENSION IF NOT EXISTS, needed by {required_by}{DIM:#}"
                 )?;
             }
-            Step::Package {
+            Step::Package(PlannedPackage {
                 name,
                 version,
                 path,
                 depends_on,
                 changes,
                 ..
-            } => {
+            }) => {
                 write!(
                     out,
                     "{PACKAGE}package{PACKAGE:#}   {PACKAGE}{name}{PACKAGE:#}"

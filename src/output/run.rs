@@ -1,7 +1,7 @@
 //! Deploy, revert, verify, status and log output: one line per change as it
 //! happens (human), or the whole report as one JSON document at the end.
 
-use super::{DIM, ERROR, HEADING, Printer, WARN, plural};
+use super::{DIM, ERROR, HEADING, Printer, WARN};
 use crate::cli::Format;
 use crate::db::NoticeHandler;
 use crate::engine::deploy::DeployReport;
@@ -11,6 +11,7 @@ use crate::engine::verify::VerifyReport;
 use crate::engine::{self, ChangeResult, Outcome, Progress};
 use crate::error::Error;
 use crate::registry::Event;
+use crate::text::{agree, plural, plural_s};
 use anstyle::{AnsiColor, Style};
 use std::io::{self, BufRead, Write};
 use std::sync::Arc;
@@ -79,13 +80,12 @@ impl Printer {
             }
             Progress::KeptDrift { package, drift } => {
                 let human = format!(
-                    "{package}: {} deployed change{} differ{} from the local deploy script{} (installed by another tool or release); kept as deployed, since the local verify script{} pass against {}: {}",
-                    drift.len(),
-                    plural(drift.len()),
-                    if drift.len() == 1 { "s" } else { "" },
-                    plural(drift.len()),
-                    plural(drift.len()),
-                    if drift.len() == 1 { "it" } else { "them" },
+                    "{package}: {} differ{} from the local deploy script{} (installed by another tool or release); kept as deployed, since the local verify script{} pass against {}: {}",
+                    plural(drift.len(), "deployed change"),
+                    agree(drift.len(), "s", ""),
+                    plural_s(drift.len()),
+                    plural_s(drift.len()),
+                    agree(drift.len(), "it", "them"),
                     drift
                         .iter()
                         .map(|d| format!(
@@ -113,7 +113,7 @@ impl Printer {
                     ms = result.duration_ms,
                     "change done"
                 );
-                self.changes.borrow_mut().push(result.clone());
+                self.state.borrow_mut().changes.push(result.clone());
                 if self.format == Format::Human && !self.quiet {
                     let _ = change_line(result);
                 }
@@ -165,9 +165,8 @@ impl Printer {
         summary(&report.changes, "verified", &report.database)?;
         if report.pending > 0 {
             self.note(&format!(
-                "{} change{} not deployed, not verified",
-                report.pending,
-                plural(report.pending)
+                "{} not deployed, not verified",
+                plural(report.pending, "change")
             ));
         }
         Ok(())
@@ -298,8 +297,7 @@ fn summary(changes: &[ChangeResult], verb: &str, database: &str) -> io::Result<(
     let total: u64 = changes.iter().map(|c| c.duration_ms).sum();
     writeln!(
         out,
-        "{HEADING}{verb} {} change{}{HEADING:#} in {total} ms",
-        changes.len(),
-        plural(changes.len())
+        "{HEADING}{verb} {}{HEADING:#} in {total} ms",
+        plural(changes.len(), "change")
     )
 }

@@ -114,12 +114,10 @@ impl Package {
         self.control.default_version.as_deref()
     }
 
-    pub fn scripts_of(&self, change: &str) -> Option<&ChangeScripts> {
-        self.plan
-            .changes
-            .iter()
-            .position(|c| c.name == change)
-            .map(|i| &self.scripts[i])
+    /// Each plan change with its scripts, in plan order.
+    pub fn changes(&self) -> impl Iterator<Item = (&Change, &ChangeScripts)> {
+        debug_assert_eq!(self.plan.changes.len(), self.scripts.len());
+        self.plan.changes.iter().zip(&self.scripts)
     }
 }
 
@@ -250,7 +248,7 @@ fn load_package(
             line,
             format!(
                 "`%project={name}` does not match the control file{} `{}`: pgpm records the changes under `{name}`, and so does jobsctl",
-                if control_files.len() == 1 { "" } else { "s" },
+                crate::text::plural_s(control_files.len()),
                 control_files.join("`, `")
             ),
         ));

@@ -432,10 +432,10 @@ fn later_message(
     let required = &plan.changes[at];
     let distance = at - index;
     format!(
-        "change `{}` requires `{dependency}`, which is planned later (line {}): move this change at least {distance} change{} down, below line {}, or move `{}` above line {}",
+        "change `{}` requires `{dependency}`, which is planned later (line {}): move this change at least {} down, below line {}, or move `{}` above line {}",
         change.name,
         required.line,
-        if distance == 1 { "" } else { "s" },
+        crate::text::plural(distance, "change"),
         required.line,
         required.name,
         change.line

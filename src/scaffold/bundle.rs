@@ -29,6 +29,7 @@ use crate::error::Error;
 use crate::package::{Package, Problem, Problems, Workspace};
 use crate::resolve::Resolution;
 use crate::script::{Script, StatementKind};
+use crate::text::agree;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -464,9 +465,9 @@ fn refuse_foreign_files(outputs: &[(PathBuf, String)], force: bool) -> Result<()
     Err(Error::Usage(format!(
         "{} exist{} and {} not written by jobsctl bundle: choose another --out, or pass --force to replace {}",
         foreign.join(", "),
-        if foreign.len() == 1 { "s" } else { "" },
-        if foreign.len() == 1 { "was" } else { "were" },
-        if foreign.len() == 1 { "it" } else { "them" },
+        agree(foreign.len(), "s", ""),
+        agree(foreign.len(), "was", "were"),
+        agree(foreign.len(), "it", "them"),
     )))
 }
 
