@@ -209,7 +209,8 @@ pub fn run_verify(project: &Project, args: &VerifyArgs, printer: &Printer) -> Re
 
 pub fn run_status(project: &Project, args: &StatusArgs, printer: &Printer) -> Result<(), Error> {
     let context = context(project, &args.workspace, &args.connection, printer)?;
-    let report = status(&context.plan(), &context.settings)?;
+    let plan = context.plan();
+    let report = status(&plan, &context.settings)?;
     printer.status_report(&report)?;
     let drift = project.drift_policies(project.strict(args.workspace.strict));
     if args.exit_code && !report.is_clean(&plan, &drift) {

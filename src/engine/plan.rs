@@ -161,6 +161,13 @@ impl<'w> DeployPlan<'w> {
         self.packages().map(|p| p.changes.len()).sum()
     }
 
+    /// Where a package of the plan comes from.
+    pub fn origin_of(&self, package: &str) -> Origin {
+        self.packages()
+            .find(|p| p.name == package)
+            .map_or(Origin::Workspace, |p| p.origin)
+    }
+
     pub fn packages(&self) -> impl Iterator<Item = &PlannedPackage<'w>> {
         self.steps.iter().filter_map(|s| match s {
             Step::Package(package) => Some(package),
