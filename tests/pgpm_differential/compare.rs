@@ -36,12 +36,11 @@ pub fn pg_dump_program() -> &'static PathBuf {
         if let Some(dir) = std::env::var_os("JOBSCTL_TEST_PGBIN") {
             candidates.push(PathBuf::from(dir).join("pg_dump"));
         }
-        if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-            if out.status.success() {
-                candidates.push(
-                    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("pg_dump"),
-                );
-            }
+        if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
+            && out.status.success()
+        {
+            candidates
+                .push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("pg_dump"));
         }
         for dir in std::env::var("PATH").unwrap_or_default().split(':') {
             candidates.push(PathBuf::from(dir).join("pg_dump"));

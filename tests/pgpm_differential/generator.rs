@@ -70,8 +70,8 @@ pub fn generate(seed: u64) -> Generated {
     let mut made: Vec<Made> = Vec::new();
     let mut summary = String::new();
 
-    for i in 0..count {
-        let name = NAMES[i].to_owned();
+    for (i, name) in NAMES.iter().take(count).enumerate() {
+        let name = (*name).to_owned();
         let dir = match rng.below(10) {
             0 | 1 => format!("extensions/@gen/{name}"),
             2 => format!("extensions/{name}"),
