@@ -314,8 +314,8 @@ pub struct ConnectionArgs {
     pub target: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// `--tx`: the engine's transaction scope (`engine::TxScope`), as a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TxScope {
     /// One transaction per change (the default).
     Change,

@@ -36,9 +36,8 @@
 //! set is an error naming it and the line. An unknown key, a value of the
 //! wrong type or a malformed file is an error naming the line.
 
-use crate::cli::TxScope;
 use crate::db::conninfo::{self, Key};
-use crate::engine::DriftPolicy;
+use crate::engine::{DriftPolicy, TxScope};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,6 @@
-//! The top-level error: what went wrong and which exit code it means.
+//! The top-level error: what went wrong and which exit code it means. The
+//! one place that maps errors to exit codes; library modules return typed
+//! errors and never import this module.
 
 use crate::package::Problems;
 
@@ -7,7 +9,7 @@ pub mod exit {
     pub const OK: u8 = 0;
     pub const FAILED: u8 = 1;
     pub const USAGE: u8 = 2;
-    pub const INTERRUPTED: u8 = 130;
+    pub const INTERRUPTED: u8 = crate::interrupt::EXIT_CODE;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,12 +49,33 @@ pub enum Error {
     WithHint { error: Box<Error>, hint: String },
 }
 
+/// The generator's errors are the top's own kinds.
+impl From<crate::scaffold::Error> for Error {
+    fn from(error: crate::scaffold::Error) -> Error {
+        use crate::scaffold::Error as Scaffold;
+        match error {
+            Scaffold::Usage(message) => Error::Usage(message),
+            Scaffold::Write { path, message } => Error::Write { path, message },
+            Scaffold::InvalidWorkspace {
+                workspace,
+                problems,
+            } => Error::InvalidWorkspace {
+                workspace,
+                problems,
+            },
+        }
+    }
+}
+
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::InvalidWorkspace { .. } | Error::Usage(_) | Error::Config(_) => exit::USAGE,
-            Error::Engine(e) => e.exit_code(),
-            Error::Dev(e) => e.exit_code(),
+            Error::Engine(crate::engine::Error::Interrupted) => exit::INTERRUPTED,
+            Error::Engine(e) if e.is_usage() => exit::USAGE,
+            Error::Engine(_) => exit::FAILED,
+            Error::Dev(e) if e.is_setup() => exit::USAGE,
+            Error::Dev(_) => exit::FAILED,
             Error::Exit(code) => *code,
             Error::WithHint { error, .. } => error.exit_code(),
             Error::NotClean | Error::Output(_) | Error::Write { .. } => exit::FAILED,

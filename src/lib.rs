@@ -10,6 +10,7 @@ pub mod db;
 pub mod dev;
 pub mod engine;
 pub mod error;
+pub mod interrupt;
 pub mod logging;
 pub mod output;
 pub mod package;

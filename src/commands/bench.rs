@@ -5,7 +5,8 @@
 use super::project::Project;
 use crate::bench::deploy::{DeployBench, SqlStep, single_transaction_sql};
 use crate::bench::{self, BenchConfig};
-use crate::cli::{BenchArgs, TxScope, WorkspaceArgs};
+use crate::cli::{BenchArgs, WorkspaceArgs};
+use crate::engine::TxScope;
 use crate::engine::deploy::{DeployOptions, deploy};
 use crate::engine::plan::{Step, deploy_plan};
 use crate::error::Error;

@@ -114,7 +114,7 @@ pub fn run_deploy(project: &Project, args: &DeployArgs, printer: &Printer) -> Re
 fn log_run(
     action: &str,
     settings: &Settings,
-    tx: crate::cli::TxScope,
+    tx: crate::engine::TxScope,
     timeout: Duration,
     dry_run: bool,
 ) {

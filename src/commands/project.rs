@@ -19,10 +19,11 @@
 //! it leaves out, as libpq does (a target without a password takes
 //! `PGPASSWORD`, say).
 
-use crate::cli::{ConnectionArgs, GlobalArgs, TxScope};
+use crate::cli::{self, ConnectionArgs, GlobalArgs};
 use crate::config::{Config, TargetRef};
 use crate::db::Settings;
 use crate::dev::{self, Cluster};
+use crate::engine::TxScope;
 use crate::engine::deploy::DriftPolicies;
 use crate::error::Error;
 use crate::output::Printer;
@@ -124,8 +125,12 @@ impl Project {
             .unwrap_or(DEFAULT_LOCK_TIMEOUT)
     }
 
-    pub fn tx(&self, flag: Option<TxScope>) -> TxScope {
-        flag.or(self.config.tx()).unwrap_or(DEFAULT_TX)
+    /// `--tx` (or `JOBSCTL_TX`), else `[defaults] tx`, else `change`. The
+    /// flag's clap type becomes the engine's here.
+    pub fn tx(&self, flag: Option<cli::TxScope>) -> TxScope {
+        flag.map(TxScope::from)
+            .or(self.config.tx())
+            .unwrap_or(DEFAULT_TX)
     }
 
     /// `--strict`, else `[defaults] strict`, else off.
@@ -368,10 +373,20 @@ mod tests {
         let (p, _d) = project("[defaults]\nlock_timeout = 5\ntx = \"all\"\n", &[]);
         assert_eq!(p.lock_timeout(Some(1.0)), 1.0);
         assert_eq!(p.lock_timeout(None), 5.0);
-        assert_eq!(p.tx(Some(TxScope::Package)), TxScope::Package);
+        assert_eq!(p.tx(Some(cli::TxScope::Package)), TxScope::Package);
         assert_eq!(p.tx(None), TxScope::All);
         let (p, _d) = project("", &[]);
         assert_eq!(p.lock_timeout(None), DEFAULT_LOCK_TIMEOUT);
         assert_eq!(p.tx(None), TxScope::Change);
+    }
+}
+
+impl From<cli::TxScope> for TxScope {
+    fn from(scope: cli::TxScope) -> TxScope {
+        match scope {
+            cli::TxScope::Change => TxScope::Change,
+            cli::TxScope::Package => TxScope::Package,
+            cli::TxScope::All => TxScope::All,
+        }
     }
 }

@@ -18,8 +18,9 @@
 use super::project::Project;
 use crate::cli::{ScheduleArgs, ScheduleCommand, ScheduleRunArgs};
 use crate::db::Settings;
-use crate::engine::{self, interrupt};
+use crate::engine;
 use crate::error::Error;
+use crate::interrupt;
 use crate::output::Printer;
 use crate::output::schedule::{Fired, ScheduleReport};
 use std::time::{Duration, Instant};

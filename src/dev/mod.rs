@@ -75,11 +75,11 @@ pub enum DevError {
 }
 
 impl DevError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            DevError::Setup(_) => crate::error::exit::USAGE,
-            DevError::Failed(_) | DevError::NotRunning(_) => crate::error::exit::FAILED,
-        }
+    /// The cluster could not be set up for want of something (server
+    /// programs, a usable folder): a configuration problem, exit code 2 at
+    /// the top; the others are failed operations.
+    pub fn is_setup(&self) -> bool {
+        matches!(self, DevError::Setup(_))
     }
 
     pub fn kind(&self) -> &'static str {

@@ -2,12 +2,12 @@
 //! (`session`), and run each pending change (up to `--to`) in order, its
 //! script and its registry rows in one transaction.
 
+use super::TxScope;
 use super::execute::{Executor, Hooks, Work};
 use super::plan::{DeployPlan, TransactionMode};
 use super::session::{Connection, Opening, Session};
 use super::state::{ChangeState, ChangeStatus, State};
 use super::{ChangeResult, Drift, DriftPolicy, Error, Outcome, Progress, target};
-use crate::cli::TxScope;
 use crate::db::{NoticeHandler, Settings};
 use crate::package::Origin;
 use crate::registry::{self, EventKind};

@@ -3,10 +3,11 @@
 //! owns, or statement by statement outside any transaction for changes that
 //! need it, and keeps track of which transaction is open.
 
+use super::TxScope;
 use super::failure::ScriptFailure;
 use super::plan::{PlannedChange, PlannedPackage};
-use super::{ChangeResult, Error, Outcome, Progress, interrupt};
-use crate::cli::TxScope;
+use super::{ChangeResult, Error, Outcome, Progress};
+use crate::interrupt;
 use crate::package::SqlFile;
 use crate::registry::{self, EventKind};
 use crate::script::StatementKind;

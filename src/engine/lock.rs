@@ -4,8 +4,9 @@
 //! `CREATE INDEX CONCURRENTLY`). Closing the connection releases it, so a
 //! killed deployer never leaves it behind.
 
-use super::{Error, interrupt};
+use super::Error;
 use crate::db::Settings;
+use crate::interrupt;
 use std::time::{Duration, Instant};
 
 /// "jobsctl\0" as a big-endian integer: the advisory lock key, per database.

@@ -8,7 +8,6 @@
 pub mod deploy;
 pub mod execute;
 pub mod failure;
-pub mod interrupt;
 pub mod lock;
 pub mod plan;
 pub mod revert;
@@ -19,7 +18,6 @@ pub mod target;
 pub mod verify;
 
 use crate::db::DbError;
-use crate::error::exit;
 use crate::registry::RegistryError;
 use crate::text::{agree, plural, plural_s};
 use failure::ScriptFailure;
@@ -87,12 +85,13 @@ pub struct Drift {
 }
 
 impl Error {
-    pub fn exit_code(&self) -> u8 {
+    /// Usage or configuration (flags, connection settings, an unreachable
+    /// server): nothing was run. The top maps it to exit code 2.
+    pub fn is_usage(&self) -> bool {
         match self {
-            Error::Db(e) if e.is_configuration() => exit::USAGE,
-            Error::Usage(_) => exit::USAGE,
-            Error::Interrupted => exit::INTERRUPTED,
-            _ => exit::FAILED,
+            Error::Db(e) => e.is_configuration(),
+            Error::Usage(_) => true,
+            _ => false,
         }
     }
 
@@ -120,7 +119,7 @@ impl Error {
 
     /// A failed statement of jobsctl's own (not a user script).
     pub fn query(doing: &str, error: postgres::Error) -> Error {
-        if interrupt::is_interrupted() {
+        if crate::interrupt::is_interrupted() {
             return Error::Interrupted;
         }
         match error.as_db_error() {
@@ -132,6 +131,19 @@ impl Error {
             None => Error::Query(format!("{doing}: {error}")),
         }
     }
+}
+
+/// How much one transaction holds in deploy and revert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxScope {
+    /// One transaction per change (the default).
+    Change,
+    /// One transaction per package.
+    Package,
+    /// One transaction for the whole run; a change that must run outside a
+    /// transaction commits what came before it.
+    All,
 }
 
 /// What happened to one change in a run.

@@ -3,12 +3,12 @@
 //! its registry rows in one transaction. A change that another deployed
 //! change still needs is refused before anything runs.
 
+use super::TxScope;
 use super::execute::{Executor, Hooks, Work};
 use super::plan::{DeployPlan, TransactionMode};
 use super::session::{Connection, Opening, Session};
 use super::state::{ChangeStatus, State};
 use super::{ChangeResult, Error, Outcome, Progress, target};
-use crate::cli::TxScope;
 use crate::db::{NoticeHandler, Settings};
 use crate::registry::{self, EventKind};
 use serde::Serialize;

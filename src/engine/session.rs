@@ -6,8 +6,9 @@
 use super::lock::{self, DeployLock};
 use super::plan::DeployPlan;
 use super::state::{State, compare};
-use super::{Error, Progress, execute, interrupt};
+use super::{Error, Progress, execute};
 use crate::db::{NoticeHandler, Settings};
+use crate::interrupt;
 use crate::registry;
 use std::time::Duration;
 

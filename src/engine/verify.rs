@@ -2,13 +2,14 @@
 //! transaction that is always rolled back. Every failure is collected and
 //! reported with the server's own error; nothing deployed is a failure.
 
+use super::TxScope;
 use super::execute::Executor;
 use super::failure::ScriptFailure;
 use super::plan::DeployPlan;
 use super::session::{Connection, Opening, Session};
-use super::{ChangeResult, Error, Outcome, Progress, interrupt, target};
-use crate::cli::TxScope;
+use super::{ChangeResult, Error, Outcome, Progress, target};
 use crate::db::{NoticeHandler, Settings};
+use crate::interrupt;
 use crate::registry;
 use serde::Serialize;
 use std::time::Instant;

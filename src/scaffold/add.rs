@@ -15,10 +15,10 @@
 //! warning, because the package may legitimately live elsewhere until
 //! deploy time, where a missing package is an error.
 
+use super::Error;
 use super::locate::{find_package, find_workspace_root, package_name_of};
 use super::planner::Planner;
 use super::{FileAction, Files, read_text, write_atomic, write_new};
-use crate::error::Error;
 use crate::package::{Problem, Problems, parse_control};
 use crate::plan::{
     self, Change, Dependency, Plan, Planned, Tag, Target, Timestamp, validate_change_name,

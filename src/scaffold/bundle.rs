@@ -24,8 +24,8 @@
 //! `pgpm_migrate` registry: a database set up from a bundle is not known
 //! to jobsctl or pgpm as deployed.
 
+use super::Error;
 use super::{Files, quote_control_value, write_file};
-use crate::error::Error;
 use crate::package::{Package, Problem, Problems, Workspace};
 use crate::resolve::Resolution;
 use crate::script::{Script, StatementKind};

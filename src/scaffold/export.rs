@@ -14,8 +14,8 @@
 //! with the workspace loader and its hashes compared before the command
 //! reports success.
 
+use super::Error;
 use super::{Files, GITATTRIBUTES, is_missing_or_empty, write_error, write_file};
-use crate::error::Error;
 use crate::package::{Source, Workspace, load_workspace};
 use serde::Serialize;
 use std::path::Path;

@@ -8,11 +8,11 @@
 //! (`{"packages": ["packages/*"]}`), an empty `packages/`, a README and a
 //! `.gitattributes`.
 
+use super::Error;
 use super::locate::{find_package, find_workspace_root};
 use super::{
     Files, GITATTRIBUTES, create_dir, is_missing_or_empty, quote_control_value, write_new,
 };
-use crate::error::Error;
 use crate::package::parse_control;
 use crate::plan::{self, validate_project_name};
 use serde::Serialize;

@@ -5,7 +5,7 @@
 //! still empty templates (which the full workspace loader refuses), so
 //! these look only at `pgpm.json`, control files and plans.
 
-use crate::error::Error;
+use super::Error;
 use std::path::{Path, PathBuf};
 
 /// The nearest folder at or above `start` with a `pgpm.json` file.

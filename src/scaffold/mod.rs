@@ -22,10 +22,28 @@ pub mod planner;
 
 pub use locate::{find_package, find_workspace_root};
 
-use crate::error::Error;
+use crate::package::Problems;
 use serde::Serialize;
 use std::io::{self, Write as _};
 use std::path::Path;
+
+/// Why the generator stopped; what was written before stays.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A refusal: a bad name, a duplicate, a non-empty target, an unknown
+    /// dependency (exit 2 at the top).
+    #[error("{0}")]
+    Usage(String),
+    /// A file or folder could not be written (exit 1 at the top).
+    #[error("cannot write {path}: {message}")]
+    Write { path: String, message: String },
+    /// What was read back (or exported) is not a valid workspace.
+    #[error("{workspace}: {} found; nothing was run", crate::text::plural(problems.0.len(), "problem"))]
+    InvalidWorkspace {
+        workspace: String,
+        problems: Problems,
+    },
+}
 
 /// What happened to one file or folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

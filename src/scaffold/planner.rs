@@ -13,7 +13,7 @@
 //!
 //! The timestamp is the current time in UTC, to the second.
 
-use crate::error::Error;
+use super::Error;
 use crate::plan::Timestamp;
 use serde::Serialize;
 use std::path::Path;
