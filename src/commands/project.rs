@@ -285,6 +285,16 @@ enum Resolved {
     Dev(Cluster, bool),
 }
 
+impl From<cli::TxScope> for TxScope {
+    fn from(scope: cli::TxScope) -> TxScope {
+        match scope {
+            cli::TxScope::Change => TxScope::Change,
+            cli::TxScope::Package => TxScope::Package,
+            cli::TxScope::All => TxScope::All,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,15 +388,5 @@ mod tests {
         let (p, _d) = project("", &[]);
         assert_eq!(p.lock_timeout(None), DEFAULT_LOCK_TIMEOUT);
         assert_eq!(p.tx(None), TxScope::Change);
-    }
-}
-
-impl From<cli::TxScope> for TxScope {
-    fn from(scope: cli::TxScope) -> TxScope {
-        match scope {
-            cli::TxScope::Change => TxScope::Change,
-            cli::TxScope::Package => TxScope::Package,
-            cli::TxScope::All => TxScope::All,
-        }
     }
 }
