@@ -350,8 +350,14 @@ pub struct DeployArgs {
     #[arg(long)]
     pub log_only: bool,
     /// Deploy even though deployed changes' scripts differ from the registry's hashes.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "replace_drift")]
     pub accept_drift: bool,
+    /// Replace every drifted change (in range) with the local scripts: its local
+    /// revert script, then its deploy script, and its registry row rewritten, in
+    /// one transaction per change (e.g. to replace an older release of an
+    /// installed module that does not provide what the local packages need).
+    #[arg(long)]
+    pub replace_drift: bool,
     /// How long to wait for another deployer's lock, in seconds; default:
     /// `[defaults] lock_timeout` of jobsctl.toml, else 60.
     #[arg(long, value_name = "SECONDS", env = "JOBSCTL_LOCK_TIMEOUT")]

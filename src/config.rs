@@ -10,7 +10,7 @@
 //! strict = true             # warnings are errors (as --strict)
 //!
 //! [packages.pgpm-verify]
-//! drift = "error"           # error | warn: drift in this package (docs/pgpm-compat.md)
+//! drift = "error"           # error | warn | replace: drift in this package (docs/pgpm-compat.md)
 //!
 //! [dev]
 //! data_dir = ".jobsctl/dev" # relative to this file

@@ -531,3 +531,69 @@ fn a_pgpm_apply_json_proxy_module_is_reported_as_unsupported() {
             "packages/tenant/pgpm.apply.json: pgpm.apply.json proxy modules (a module pgpm transpiles from another) are not supported",
         ));
 }
+
+#[test]
+fn replace_drift_deploys_the_local_scripts_in_place_of_a_drifted_installed_change() {
+    let db = TestDb::new("replace_drift");
+    let ws = TempWorkspace::new();
+    ws.package("app", &["lib"])
+        .change("app", "t", "CREATE TABLE t ();");
+    installed_lib(&ws, HELLO_V1, "SELECT hello();\n");
+    deploy(&db, &ws).success();
+    // The installed release's function does not provide what the local one does.
+    let hello_v3 = "CREATE FUNCTION hello(who text DEFAULT 'you') RETURNS text LANGUAGE sql AS $$ SELECT 'hello ' || who $$;\n";
+    installed_lib(&ws, hello_v3, "SELECT hello('me');\n");
+    ws.write(
+        "extensions/@acme/lib/revert/functions/hello.sql",
+        "DROP FUNCTION IF EXISTS hello();\nDROP FUNCTION IF EXISTS hello(text);\n",
+    );
+    deploy(&db, &ws)
+        .code(1)
+        .stderr(predicate::str::contains("rerun with --replace-drift"));
+    jobsctl_on(&db)
+        .args(["deploy", "--replace-drift", "-w"])
+        .arg(ws.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("replaced  lib:functions/hello"));
+    assert_eq!(db.value("SELECT hello('me')"), Some("hello me".to_owned()));
+    assert_eq!(
+        db.value(
+            "SELECT script_hash FROM pgpm_migrate.changes WHERE change_name = 'functions/hello'"
+        ),
+        Some(sha256_hex(hello_v3.as_bytes()))
+    );
+    // The registry reads as if the new release had been deployed: no drift,
+    // the dependent's requirement intact.
+    jobsctl_on(&db)
+        .args(["status", "--exit-code", "--strict", "-w"])
+        .arg(ws.path())
+        .assert()
+        .success();
+    jobsctl_on(&db)
+        .args(["verify", "-w"])
+        .arg(ws.path())
+        .assert()
+        .success();
+}
+
+#[test]
+fn drift_replace_in_jobsctl_toml_replaces_that_package_only() {
+    let db = TestDb::new("replace_policy");
+    let ws = TempWorkspace::new();
+    ws.package("app", &["lib"])
+        .change("app", "t", "CREATE TABLE t ();");
+    installed_lib(&ws, HELLO_V1, "SELECT hello();\n");
+    deploy(&db, &ws).success();
+    installed_lib(&ws, HELLO_V2, "SELECT hello();\n");
+    ws.write("jobsctl.toml", "[packages.lib]\ndrift = \"replace\"\n");
+    deploy(&db, &ws)
+        .success()
+        .stdout(predicate::str::contains("replaced  lib:functions/hello"));
+    assert_eq!(
+        db.value(
+            "SELECT script_hash FROM pgpm_migrate.changes WHERE change_name = 'functions/hello'"
+        ),
+        Some(sha256_hex(HELLO_V2.as_bytes()))
+    );
+}

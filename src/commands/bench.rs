@@ -89,6 +89,7 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
             dry_run: false,
             log_only: false,
             accept_drift: false,
+            replace_drift: false,
             drift: Default::default(),
             lock_timeout: Duration::from_secs(60),
         };

@@ -79,6 +79,7 @@ pub fn run_deploy(project: &Project, args: &DeployArgs, printer: &Printer) -> Re
         dry_run: args.dry_run,
         log_only: args.log_only,
         accept_drift: args.accept_drift,
+        replace_drift: args.replace_drift,
         drift: project.drift_policies(project.strict(args.workspace.strict)),
         lock_timeout: lock_timeout(project.lock_timeout(args.lock_timeout))?,
     };

@@ -21,6 +21,8 @@ pub struct DeployOptions {
     pub log_only: bool,
     /// Deploy past any drift, unchecked (`--accept-drift`).
     pub accept_drift: bool,
+    /// Replace drifted changes with the local scripts (`--replace-drift`).
+    pub replace_drift: bool,
     pub drift: DriftPolicies,
     pub lock_timeout: Duration,
 }
@@ -134,8 +136,9 @@ fn planned(todo: &[&ChangeStatus], report: &mut DeployReport, progress: &mut dyn
     }
 }
 
-/// What a deploy will do: the pending changes to run, and the drifted
-/// changes it keeps as deployed (their packages' drift policy is `warn`).
+/// What a deploy will do: the pending changes to run (with the drifted
+/// changes it replaces, in plan order), and the drifted changes it keeps as
+/// deployed (their packages' drift policy is `warn`).
 struct Todo<'s> {
     changes: Vec<&'s ChangeStatus<'s>>,
     kept: Vec<(&'s ChangeStatus<'s>, Drift)>,
@@ -144,7 +147,8 @@ struct Todo<'s> {
 /// The pending changes up to and including the target, in order. Drift
 /// among the changes in range stops everything where its package's policy
 /// is `error` (unless --accept-drift); where it is `warn`, the deployed
-/// change is kept.
+/// change is kept; where it is `replace` (or with --replace-drift), the
+/// change is deployed again from the local scripts.
 fn pending<'s>(
     state: &'s State<'s>,
     target: Option<usize>,
@@ -154,7 +158,7 @@ fn pending<'s>(
         Some(index) => &state.changes[..=index],
         None => &state.changes[..],
     };
-    let (mut refused, mut kept) = (Vec::new(), Vec::new());
+    let (mut refused, mut kept, mut replaced) = (Vec::new(), Vec::new(), Vec::new());
     for c in range {
         let ChangeState::Drifted { deployed_hash, .. } = &c.state else {
             continue;
@@ -167,9 +171,11 @@ fn pending<'s>(
             path: c.change.deploy.clone(),
         };
         match options.drift.for_package(&c.package.name, c.package.origin) {
+            _ if options.replace_drift => replaced.push(c),
             _ if options.accept_drift => {}
             DriftPolicy::Error => refused.push(drift),
             DriftPolicy::Warn => kept.push((c, drift)),
+            DriftPolicy::Replace => replaced.push(c),
         }
     }
     if !refused.is_empty() {
@@ -185,7 +191,9 @@ fn pending<'s>(
     Ok(Todo {
         changes: range
             .iter()
-            .filter(|c| c.state == ChangeState::Pending)
+            .filter(|c| {
+                c.state == ChangeState::Pending || replaced.iter().any(|r| std::ptr::eq(*r, *c))
+            })
             .collect(),
         kept,
     })
@@ -303,6 +311,9 @@ fn run(
         .map(|status| Work {
             package: status.package,
             change: status.change,
+            replaces: status.state.is_deployed(),
+            undo_first: (status.state.is_deployed() && !options.log_only)
+                .then_some(&status.change.scripts.revert),
             script: (!options.log_only).then_some(&status.change.scripts.deploy),
             outside: matches!(status.change.transaction, TransactionMode::None { .. })
                 && !options.log_only,
@@ -318,7 +329,12 @@ fn run(
         executor.create_extensions(&item.package.extensions)
     };
     let mut record = |client: &mut postgres::Client, item: &Work| {
-        Ok(registry::record_deploy(
+        let record = if item.replaces {
+            registry::record_replace
+        } else {
+            registry::record_deploy
+        };
+        Ok(record(
             client,
             &item.package.name,
             &item.change.name,

@@ -227,6 +227,11 @@ pub fn quote_ident(name: &str) -> String {
 pub struct Work<'a> {
     pub package: &'a PlannedPackage<'a>,
     pub change: &'a PlannedChange<'a>,
+    /// A drifted change deployed again: its registry row is rewritten.
+    pub replaces: bool,
+    /// To undo what is deployed before `script` runs: the local revert
+    /// script of a drifted change being replaced.
+    pub undo_first: Option<&'a SqlFile>,
     pub script: Option<&'a SqlFile>,
     pub outside: bool,
 }
@@ -309,7 +314,11 @@ impl Executor<'_> {
                     error
                 });
             }
-            results.push(result(hooks.outcome));
+            results.push(result(if item.replaces {
+                Outcome::Replaced
+            } else {
+                hooks.outcome
+            }));
             if self.in_transaction() {
                 in_open_tx.push((self.generation(), results.len() - 1));
             }
@@ -329,7 +338,7 @@ impl Executor<'_> {
         if item.outside {
             self.step_outside()?;
             before(self, item)?;
-            if let Some(file) = item.script {
+            for file in item.undo_first.iter().chain(&item.script) {
                 self.run_outside_transaction(package, change, file)
                     .map_err(failed)?;
             }
@@ -337,7 +346,7 @@ impl Executor<'_> {
         } else {
             self.enter(package)?;
             before(self, item)?;
-            if let Some(file) = item.script {
+            for file in item.undo_first.iter().chain(&item.script) {
                 self.run_in_transaction(package, change, file)
                     .map_err(failed)?;
             }

@@ -37,9 +37,9 @@ pub enum Error {
         waited: Duration,
         holder: Option<String>,
     },
-    #[error("{} differ{} from the local deploy script; nothing was deployed (rerun with --accept-drift to deploy anyway)", plural(drift.len(), "deployed change"), agree(drift.len(), "s", ""))]
+    #[error("{} differ{} from the local deploy script; nothing was deployed (rerun with --accept-drift to deploy anyway, or --replace-drift to deploy the local scripts in their place)", plural(drift.len(), "deployed change"), agree(drift.len(), "s", ""))]
     Drift { drift: Vec<Drift> },
-    #[error("{} of installed modules cannot be kept: the local verify script{} fail{} against what is deployed; nothing was deployed", plural(drift.len(), "drifted change"), plural_s(failures.len()), agree(failures.len(), "s", ""))]
+    #[error("{} of installed modules cannot be kept: the local verify script{} fail{} against what is deployed; nothing was deployed (rerun with --replace-drift to deploy the local scripts in their place)", plural(drift.len(), "drifted change"), plural_s(failures.len()), agree(failures.len(), "s", ""))]
     DriftUnverified {
         drift: Vec<Drift>,
         failures: Vec<ScriptFailure>,
@@ -73,6 +73,10 @@ pub enum DriftPolicy {
     /// Keep what is deployed when the local verify scripts pass against it,
     /// and say so; stop when one fails.
     Warn,
+    /// Deploy the local scripts in its place: the local revert script, then
+    /// the deploy script, and the registry row rewritten, in one
+    /// transaction per change.
+    Replace,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -161,6 +165,9 @@ pub struct ChangeResult {
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Deployed,
+    /// A drifted change deployed again from the local scripts: its local
+    /// revert script, then its deploy script (`--replace-drift`).
+    Replaced,
     /// Recorded without running its script (`--log-only`).
     Logged,
     Reverted,

@@ -179,6 +179,8 @@ fn run(
             Work {
                 package: status.package,
                 change: status.change,
+                replaces: false,
+                undo_first: None,
                 script: Some(revert),
                 outside: matches!(TransactionMode::of(revert), TransactionMode::None { .. }),
             }

@@ -267,6 +267,7 @@ fn short(hash: &str) -> &str {
 fn change_line(result: &ChangeResult) -> io::Result<()> {
     let (style, word) = match result.outcome {
         Outcome::Deployed => (OK, "deployed"),
+        Outcome::Replaced => (WARN, "replaced"),
         Outcome::Logged => (OK, "logged"),
         Outcome::Reverted => (OK, "reverted"),
         Outcome::Verified => (OK, "verified"),

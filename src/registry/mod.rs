@@ -26,7 +26,7 @@ pub use install::{
     pending_migrations,
 };
 pub use read::{deployed_changes, events};
-pub use record::{dependents, record_deploy, record_event, record_revert};
+pub use record::{dependents, record_deploy, record_event, record_replace, record_revert};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};

@@ -97,6 +97,28 @@ pub fn record_deploy(
     Ok(())
 }
 
+/// Record `package:change_name`, deployed with another script before, as
+/// deployed with `script_hash` now: the old row (and its dependency rows)
+/// goes, the new one is recorded as [`record_deploy`] records it, with a
+/// `deploy` event. Dependents keep requiring it by name.
+pub fn record_replace(
+    client: &mut impl GenericClient,
+    package: &str,
+    change_name: &str,
+    script_hash: &str,
+    requires: &[String],
+) -> Result<(), RegistryError> {
+    client
+        .execute(
+            "DELETE FROM pgpm_migrate.changes WHERE package = $1 AND change_name = $2",
+            &[&package, &change_name],
+        )
+        .map_err(RegistryError::query(format!(
+            "forgetting the drifted {package}:{change_name}"
+        )))?;
+    record_deploy(client, package, change_name, script_hash, requires)
+}
+
 /// Forget `package:change_name` and add a `revert` event. Errors:
 /// [`RegistryError::NotDeployed`]; [`RegistryError::RequiredBy`] when a
 /// deployed change requires it by its bare name (same package) or as
