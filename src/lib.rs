@@ -18,3 +18,4 @@ pub mod registry;
 pub mod resolve;
 pub mod scaffold;
 pub mod script;
+pub mod worker;
