@@ -140,23 +140,29 @@ pub async fn run(settings: Settings, options: Options) -> Result<Exit, Error> {
     let (client, _messages) = settings.connect_async().await?;
     let row = client
         .query_one(
-            "SELECT to_regprocedure('app_jobs.get_jobs(text,text[],interval,integer)') IS NOT NULL,
-                    to_regprocedure($1) IS NOT NULL,
-                    CASE WHEN to_regprocedure('app_jobs.job_expiry()') IS NOT NULL
-                         THEN extract(epoch FROM app_jobs.job_expiry())::float8 END",
+            "SELECT to_regnamespace('app_jobs') IS NOT NULL
+                    AND to_regprocedure('app_jobs.get_jobs(text,text[],interval,integer)') IS NOT NULL,
+                    to_regnamespace('app_jobs') IS NOT NULL AND to_regprocedure($1::text) IS NOT NULL",
             &[&locks::FUNCTION],
         )
         .await
         .map_err(|e| Error::Setup(format!("cannot read app_jobs: {}", describe(&e))))?;
     let (has_batch_api, has_refresh): (bool, bool) = (row.get(0), row.get(1));
-    let expiry_seconds: Option<f64> = row.get(2);
     if !has_batch_api {
         return Err(Error::Setup(format!(
             "{}: app_jobs is not deployed, or older than pgpm-jobs @0.3.0 (the worker needs get_jobs): run `jobsctl deploy`",
             settings.describe()
         )));
     }
-    let expiry = Duration::from_secs_f64(expiry_seconds.unwrap_or(4.0 * 3600.0).max(0.0));
+    let expiry_seconds: f64 = client
+        .query_one(
+            "SELECT extract(epoch FROM app_jobs.job_expiry())::float8",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::Setup(format!("app_jobs.job_expiry(): {}", describe(&e))))?
+        .get(0);
+    let expiry = Duration::from_secs_f64(expiry_seconds.max(0.0));
     let refresh_every = has_refresh.then(|| locks::interval(expiry));
     if !has_refresh {
         tracing::warn!(
