@@ -188,6 +188,71 @@ pub enum Command {
     /// and WAL bytes per job.
     #[command(after_help = EXIT_CODES)]
     Bench(BenchArgs),
+    /// Run app_jobs jobs: claim, run with a handler per task, report; until SIGTERM/SIGINT.
+    ///
+    /// Handlers come from --task and `[worker.tasks.NAME]` of jobsctl.toml:
+    /// `exec` runs a program (payload JSON on stdin, job metadata in
+    /// JOBSCTL_JOB_* variables, exit 0 completes), `http` POSTs the payload
+    /// (2xx completes), `callback` POSTs as @constructive-io/knative-job-worker
+    /// does and waits for the function's callback. Claims name only these
+    /// tasks. Wakes on `jobs:insert` notifications and polls; keeps running
+    /// jobs' locks fresh; fires due scheduled jobs unless --no-schedule. The
+    /// first SIGTERM/SIGINT stops claiming and waits --shutdown-timeout for
+    /// running jobs, then stops them and releases them (no attempt spent);
+    /// a second signal exits at once. Exits 0 after a clean stop, 130 when
+    /// jobs had to be stopped. See docs/worker.md.
+    #[command(after_help = EXIT_CODES)]
+    Worker(WorkerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// A task and its handler (repeatable): `NAME=exec:PROGRAM ARGS...`
+    /// (words split like a shell's, no shell run), `NAME=http:URL`,
+    /// `NAME=callback:URL` or `NAME=noop`; replaces jobsctl.toml's task of that name.
+    #[arg(long = "task", value_name = "NAME=HANDLER")]
+    pub tasks: Vec<String>,
+    /// Jobs at once over all tasks; default: `[worker] concurrency`, else 4.
+    #[arg(long, short = 'c', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub concurrency: Option<u32>,
+    /// Seconds between claims when no notification comes; default 1.
+    #[arg(long, value_name = "SECONDS")]
+    pub poll_interval: Option<f64>,
+    /// After SIGTERM/SIGINT, seconds to wait for running jobs before stopping
+    /// and releasing them; default 25.
+    #[arg(long, value_name = "SECONDS")]
+    pub shutdown_timeout: Option<f64>,
+    /// Do not fire due scheduled jobs (app_jobs.run_due_scheduled_jobs).
+    #[arg(long)]
+    pub no_schedule: bool,
+    /// This worker's id (locked_by); must be unique among running workers;
+    /// default: `[worker] worker_id`, else `<host>-<pid>-<random>`.
+    #[arg(long, value_name = "ID")]
+    pub worker_id: Option<String>,
+    /// Stop when no job is runnable and none is running (batch runs, tests).
+    #[arg(long)]
+    pub once: bool,
+    /// Log lines as text or as one JSON object per line (on stderr).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+    /// Serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9187).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Serve the callback URL of `callback` tasks on HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub callback_addr: Option<std::net::SocketAddr>,
+    /// The callback URL handed to functions (X-Callback-Url); default:
+    /// `http://<callback-addr>/callback`.
+    #[arg(long, value_name = "URL")]
+    pub callback_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -20,3 +20,4 @@ pub mod resolve;
 pub mod scaffold;
 pub mod script;
 pub mod text;
+pub mod worker;

@@ -44,3 +44,42 @@ pub fn init(verbose: u8, color: ColorWhen) {
         .with_timer(tracing_subscriber::fmt::time::uptime())
         .try_init();
 }
+
+/// The worker's logs: one line per job and its lifecycle are `info`, so
+/// they show by default (`-q`: warnings only; `-v` adds debug); as text or
+/// one JSON object per line.
+pub fn init_worker(verbose: u8, color: ColorWhen, json: bool) {
+    let default = match verbose {
+        0 => "warn,jobsctl=info",
+        1 => "warn,jobsctl=debug",
+        _ => directives(verbose),
+    };
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(text) if !text.trim().is_empty() => {
+            EnvFilter::try_new(&text).unwrap_or_else(|_| EnvFilter::new(default))
+        }
+        _ => EnvFilter::new(default),
+    };
+    if json {
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_current_span(false)
+            .try_init();
+        return;
+    }
+    let ansi = match color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .try_init();
+}

@@ -4,7 +4,14 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.global.verbose, cli.global.color);
+    match &cli.command {
+        jobsctl::cli::Command::Worker(args) => logging::init_worker(
+            cli.global.verbose,
+            cli.global.color,
+            args.log_format == jobsctl::cli::LogFormat::Json,
+        ),
+        _ => logging::init(cli.global.verbose, cli.global.color),
+    }
     let printer = Printer::with_quiet(cli.global.format, cli.global.color, cli.global.quiet);
     match commands::run(cli, &printer) {
         Ok(()) => ExitCode::from(exit::OK),

@@ -72,6 +72,7 @@ sql_file_tests! {
     sql_11_schedule_validation => "11_schedule_validation.sql",
     sql_12_run_due_scheduled_jobs => "12_run_due_scheduled_jobs.sql",
     sql_13_batch_api => "13_batch_api.sql",
+    sql_14_refresh_job_locks => "14_refresh_job_locks.sql",
 }
 
 #[test]

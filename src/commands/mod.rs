@@ -10,6 +10,7 @@ mod plan;
 pub mod project;
 mod scaffold;
 mod schedule;
+mod worker;
 
 use crate::cli::{Cli, Command, WorkspaceArgs};
 use crate::error::Error;
@@ -64,6 +65,10 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
         Command::Bench(args) => {
             let project = load(None)?;
             bench::run(&project, args, printer).map_err(|e| project.hint(e))
+        }
+        Command::Worker(args) => {
+            let project = load(None)?;
+            worker::run(&project, args, printer).map_err(|e| project.hint(e))
         }
     }
 }

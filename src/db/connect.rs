@@ -6,8 +6,8 @@ use super::error::explain;
 use super::pgpass::{self, Lookup};
 use super::settings::{ChannelBinding, Endpoint, Host, SessionAttrs, Settings, SslMode};
 use super::{DbError, NoticeHandler, tls};
-use postgres::config::{self as pgconfig, SslNegotiation};
 use std::path::PathBuf;
+use tokio_postgres::config::{self as pgconfig, SslNegotiation};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// One way of reaching one host.
@@ -137,6 +137,73 @@ impl Settings {
         })
     }
 
+    /// Connect asynchronously (for the worker), with the same hosts,
+    /// password lookup, TLS attempts and session settings as `connect`.
+    /// The connection is driven by a task spawned on the current tokio
+    /// runtime; what the server sends outside of queries (notifications,
+    /// notices) arrives on the returned channel, which closes when the
+    /// connection ends.
+    pub async fn connect_async(
+        &self,
+    ) -> Result<
+        (
+            tokio_postgres::Client,
+            tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::AsyncMessage>,
+        ),
+        DbError,
+    > {
+        let mut connector: Option<MakeRustlsConnect> = None;
+        let mut failures = Vec::new();
+        let mut notes: Vec<String> = Vec::new();
+        for endpoint in &self.endpoints {
+            let (password, from_file) = self.password_for(endpoint, &mut notes)?;
+            let plan = attempts(self.ssl_mode, endpoint);
+            for (i, attempt) in plan.iter().copied().enumerate() {
+                let config = self.async_config(endpoint, password.as_deref(), attempt);
+                let result = match attempt {
+                    Attempt::Plain => config
+                        .connect(tokio_postgres::NoTls)
+                        .await
+                        .map(|(client, connection)| (client, drive(connection))),
+                    Attempt::TlsPreferred | Attempt::TlsRequired => {
+                        let tls = match &connector {
+                            Some(tls) => tls.clone(),
+                            None => connector.insert(tls::connector(self)?).clone(),
+                        };
+                        config
+                            .connect(tls)
+                            .await
+                            .map(|(client, connection)| (client, drive(connection)))
+                    }
+                };
+                match result {
+                    Ok(pair) => return Ok(pair),
+                    Err(error) => {
+                        let again = i + 1 < plan.len() && retry_after(attempt, &error);
+                        if let Some(path) = &from_file
+                            && error.code() == Some(&postgres::error::SqlState::INVALID_PASSWORD)
+                        {
+                            let note =
+                                format!("password retrieved from file \"{}\"", path.display());
+                            if !notes.contains(&note) {
+                                notes.push(note);
+                            }
+                        }
+                        failures.push(Failure {
+                            endpoint: endpoint.to_string(),
+                            attempt,
+                            error,
+                        });
+                        if !again {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Err(self.connect_error(failures, &notes))
+    }
+
     /// The password for one host, and the file it came from; a password
     /// file that was ignored leaves a note for the error message.
     fn password_for(
@@ -172,7 +239,22 @@ impl Settings {
         attempt: Attempt,
         notices: Option<NoticeHandler>,
     ) -> postgres::Config {
-        let mut config = postgres::Config::new();
+        let mut config = postgres::Config::from(self.async_config(endpoint, password, attempt));
+        if let Some(handler) = notices {
+            config.notice_callback(move |notice| handler(&notice));
+        }
+        config
+    }
+
+    /// The session's settings for one attempt, shared by the blocking and
+    /// the asynchronous connection.
+    fn async_config(
+        &self,
+        endpoint: &Endpoint,
+        password: Option<&[u8]>,
+        attempt: Attempt,
+    ) -> tokio_postgres::Config {
+        let mut config = tokio_postgres::Config::new();
         match &endpoint.host {
             Host::Tcp(name) => config.host(name),
             Host::Unix(dir) => config.host_path(dir),
@@ -227,9 +309,6 @@ impl Settings {
         if let Some(timeout) = self.tcp_user_timeout {
             config.tcp_user_timeout(timeout);
         }
-        if let Some(handler) = notices {
-            config.notice_callback(move |notice| handler(&notice));
-        }
         config
     }
 
@@ -280,6 +359,34 @@ impl Settings {
             error,
         }
     }
+}
+
+/// Spawn the task that drives an asynchronous connection, forwarding its
+/// notifications and notices.
+fn drive<S, T>(
+    mut connection: tokio_postgres::Connection<S, T>,
+) -> tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::AsyncMessage>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
+            match message {
+                Ok(message) => {
+                    // A closed receiver only means nobody listens any more.
+                    let _ = sender.send(message);
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "connection ended");
+                    break;
+                }
+            }
+        }
+    });
+    receiver
 }
 
 #[cfg(test)]
