@@ -46,7 +46,7 @@ pub fn spawn(shared: Arc<Shared>) -> Result<(), String> {
         tracing::warn!(
             "second signal ({name}): stopping now; unfinished jobs come back when their locks expire"
         );
-        std::process::exit(i32::from(crate::error::exit::INTERRUPTED));
+        std::process::exit(i32::from(crate::interrupt::EXIT_CODE));
     });
     Ok(())
 }
