@@ -1,4 +1,5 @@
 //! jobsctl.toml: parsing, expansion, targets, the worker section.
+
 use super::*;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
