@@ -5,13 +5,9 @@
 mod common;
 
 use common::pg::TestDb;
-use common::{TempWorkspace, jobsctl, jobsctl_on};
+use common::{TempWorkspace, count, jobsctl, jobsctl_on, jobsctl_process};
 use predicates::prelude::*;
 use std::time::Duration;
-
-fn count(db: &TestDb, sql: &str) -> i64 {
-    db.value(sql).unwrap().parse().unwrap()
-}
 
 fn embedded_change_count() -> i64 {
     let output = jobsctl()
@@ -29,12 +25,8 @@ fn embedded_change_count() -> i64 {
 }
 
 fn spawn(db: &TestDb, args: &[&str]) -> std::process::Child {
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("jobsctl"))
+    jobsctl_process(db)
         .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
-        .env_remove("JOBSCTL_WORKSPACE")
-        .envs(db.env())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

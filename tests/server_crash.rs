@@ -6,12 +6,8 @@
 mod common;
 
 use common::pg::TestDb;
-use common::{TempWorkspace, jobsctl_on};
+use common::{TempWorkspace, count, jobsctl_on, jobsctl_process};
 use std::time::Duration;
-
-fn count(db: &TestDb, sql: &str) -> i64 {
-    db.value(sql).unwrap().parse().unwrap()
-}
 
 #[test]
 fn deploy_survives_a_server_crash_and_restart() {
@@ -33,12 +29,9 @@ fn deploy_survives_a_server_crash_and_restart() {
             db.name
         ))
         .unwrap();
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jobsctl"))
+    let child = jobsctl_process(&db)
         .args(["deploy", "--workspace"])
         .arg(ws.path())
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
-        .envs(db.env())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -1,11 +1,13 @@
 //! Test harness: run the real `jobsctl` binary, and build pgpm workspaces on
-//! disk with a few calls.
+//! disk with a few calls. The throwaway cluster and its databases are in
+//! `pg`, the helpers of the `app_jobs` queue tests in `queue`.
 #![allow(dead_code)]
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
 pub mod pg;
+pub mod queue;
 
 pub const PLANNED: &str = "2025-08-26T23:57:44Z tester <tester@example.com>";
 
@@ -44,6 +46,23 @@ pub fn jobsctl_on(db: &pg::TestDb) -> Command {
     let mut cmd = jobsctl();
     cmd.envs(db.env());
     cmd
+}
+
+/// The jobsctl binary as a process to spawn (for signals, races and
+/// crashes): no colour, no `DATABASE_URL` or `JOBSCTL_WORKSPACE` of the
+/// caller, pointed at `db` through the PG* variables.
+pub fn jobsctl_process(db: &pg::TestDb) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("jobsctl"));
+    cmd.env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .env_remove("JOBSCTL_WORKSPACE")
+        .envs(db.env());
+    cmd
+}
+
+/// The one number that `sql` returns on `db`.
+pub fn count(db: &pg::TestDb, sql: &str) -> i64 {
+    db.value(sql).unwrap().parse().unwrap()
 }
 
 /// A pgpm workspace in a temporary folder: `pgpm.json` with
