@@ -207,16 +207,34 @@ pub fn describe_sql_error(error: &postgres::Error) -> String {
     text
 }
 
-/// Run a SQL test file (`tests/sql/<relative>`) on `db` as the superuser,
-/// in one simple-query batch; panic with the server's message, detail,
-/// hint and context when any statement fails.
+/// Run a SQL test file (`tests/sql/<relative>`) on `db` as the superuser:
+/// `tests/sql/prelude.sql` (the assertions `ok`, `eq` and `raises`) and the
+/// file in one simple-query batch, so that the file's `BEGIN` takes the
+/// prelude into its transaction. Panic with the server's message, detail,
+/// hint and context, and the line of the file, when any statement fails.
 pub fn run_sql_file(db: &pg::TestDb, relative: &str) {
-    let path = repo_root().join("tests/sql").join(relative);
-    let sql =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    if let Err(error) = db.client().batch_execute(&sql) {
+    let read = |relative: &str| {
+        let path = repo_root().join("tests/sql").join(relative);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    };
+    let prelude = read("prelude.sql") + "\n";
+    let file = read(relative);
+    if let Err(error) = db.client().batch_execute(&(prelude.clone() + &file)) {
+        // A position counts characters from the start of the batch.
+        let line = match error.as_db_error().and_then(|e| e.position()) {
+            Some(postgres::error::ErrorPosition::Original(at)) => {
+                let at = (*at as usize).saturating_sub(1);
+                let in_file = at.checked_sub(prelude.chars().count());
+                in_file.map(|at| {
+                    let before: String = file.chars().take(at).collect();
+                    format!(" at line {}", before.matches('\n').count() + 1)
+                })
+            }
+            _ => None,
+        };
         panic!(
-            "tests/sql/{relative} failed:\n{}",
+            "tests/sql/{relative} failed{}:\n{}",
+            line.unwrap_or_default(),
             describe_sql_error(&error)
         );
     }
