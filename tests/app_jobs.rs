@@ -9,7 +9,7 @@
 mod common;
 
 use common::pg::TestDb;
-use common::queue::{TENANT, count, deployed, ok};
+use common::queue::{TENANT, add_numbered, count, deployed, ok};
 use common::{describe_sql_error, jobsctl_on, run_sql_file, sqlstate};
 use postgres::Client;
 use postgres::fallible_iterator::FallibleIterator;
@@ -74,19 +74,7 @@ fn eight_workers_claim_and_complete_ten_thousand_jobs_each_exactly_once() {
     const WORKERS: usize = 8;
     let db = deployed("ten_thousand");
     let mut setup = db.client();
-    let added: Vec<i64> = ok(
-        setup.query(
-            &format!(
-                "SELECT j.id FROM generate_series(1, {JOBS}) AS n, \
-                 LATERAL app_jobs.add_job('{TENANT}', 'bulk', json_build_object('n', n)) AS j"
-            ),
-            &[],
-        ),
-        "enqueue",
-    )
-    .iter()
-    .map(|row| row.get(0))
-    .collect();
+    let added = add_numbered(&mut setup, "bulk", JOBS);
     assert_eq!(added.len() as i64, JOBS);
 
     let start = Arc::new(Barrier::new(WORKERS + 1));

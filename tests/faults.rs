@@ -5,7 +5,9 @@
 mod common;
 
 use common::pg::TestDb;
-use common::{TempWorkspace, count, jobsctl, jobsctl_on, jobsctl_process};
+use common::{
+    TempWorkspace, count, jobsctl, jobsctl_on, jobsctl_process, slow_change_undone_then_deployed,
+};
 use predicates::prelude::*;
 use std::time::Duration;
 
@@ -104,26 +106,7 @@ fn session_terminated_mid_change_fails_cleanly_and_the_next_run_converges() {
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("app:slow"), "{stderr}");
-    assert_eq!(
-        db.column("SELECT change_name FROM pgpm_migrate.changes"),
-        [Some("a".to_owned())]
-    );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM pg_tables WHERE tablename = 'slow'"
-        ),
-        0
-    );
-    ws.write(
-        "packages/app/deploy/slow.sql",
-        "CREATE TABLE slow (id int);\n",
-    );
-    jobsctl_on(&db)
-        .args(["deploy", "--workspace"])
-        .arg(ws.path())
-        .assert()
-        .success();
+    slow_change_undone_then_deployed(&db, &ws);
     jobsctl_on(&db)
         .args(["verify", "--workspace"])
         .arg(ws.path())

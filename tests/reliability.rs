@@ -33,7 +33,8 @@ mod common;
 
 use common::pg::TestDb;
 use common::queue::{
-    Expiry, TENANT, complete, count, deployed, fail, get_job, load_average, ok, terminated,
+    Expiry, TENANT, add_numbered, complete, count, deployed, fail, get_job, load_average, ok,
+    terminated,
 };
 use common::{
     AbortOnPanic, Rng, assert_job_queues_exact_and_unlocked, backend_pid, describe_sql_error,
@@ -826,19 +827,7 @@ fn burn(db: &TestDb, jobs: i64, workers: usize) -> Burn {
         setup.batch_execute("SET app_jobs.notify = off"),
         "notify off",
     );
-    let enqueued: HashSet<i64> = ok(
-        setup.query(
-            &format!(
-                "SELECT j.id FROM generate_series(1, {jobs}) AS n, \
-                 LATERAL app_jobs.add_job('{TENANT}', 'burn', json_build_object('n', n)) AS j"
-            ),
-            &[],
-        ),
-        "enqueue",
-    )
-    .iter()
-    .map(|row| row.get(0))
-    .collect();
+    let enqueued: HashSet<i64> = add_numbered(&mut setup, "burn", jobs).into_iter().collect();
     let start = Barrier::new(workers + 1);
     let abort = AtomicBool::new(false);
     let (began, per_worker) = thread::scope(|s| {

@@ -6,7 +6,7 @@
 mod common;
 
 use common::pg::TestDb;
-use common::{TempWorkspace, count, jobsctl_on, jobsctl_process};
+use common::{TempWorkspace, count, jobsctl_on, jobsctl_process, slow_change_undone_then_deployed};
 use std::time::Duration;
 
 #[test]
@@ -66,26 +66,7 @@ fn deploy_survives_a_server_crash_and_restart() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(
-        db.column("SELECT change_name FROM pgpm_migrate.changes"),
-        [Some("a".to_owned())]
-    );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM pg_tables WHERE tablename = 'slow'"
-        ),
-        0
-    );
-    ws.write(
-        "packages/app/deploy/slow.sql",
-        "CREATE TABLE slow (id int);\n",
-    );
-    jobsctl_on(&db)
-        .args(["deploy", "--workspace"])
-        .arg(ws.path())
-        .assert()
-        .success();
+    slow_change_undone_then_deployed(&db, &ws);
     assert_eq!(count(&db, "SELECT count(*) FROM pgpm_migrate.changes"), 3);
     jobsctl_on(&db)
         .args(["verify", "--workspace"])

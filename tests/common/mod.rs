@@ -65,6 +65,33 @@ pub fn count(db: &pg::TestDb, sql: &str) -> i64 {
     db.value(sql).unwrap().parse().unwrap()
 }
 
+/// After a deploy of `ws` died in its change `slow` (`CREATE TABLE slow`,
+/// then a sleep; the session killed, or the server crashed): only the
+/// change `a` before it is recorded and no table `slow` is left. Then
+/// `slow` loses its sleep and the next deploy of `ws` succeeds.
+pub fn slow_change_undone_then_deployed(db: &pg::TestDb, ws: &TempWorkspace) {
+    assert_eq!(
+        db.column("SELECT change_name FROM pgpm_migrate.changes"),
+        [Some("a".to_owned())]
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'slow'"
+        ),
+        0
+    );
+    ws.write(
+        "packages/app/deploy/slow.sql",
+        "CREATE TABLE slow (id int);\n",
+    );
+    jobsctl_on(db)
+        .args(["deploy", "--workspace"])
+        .arg(ws.path())
+        .assert()
+        .success();
+}
+
 /// A pgpm workspace in a temporary folder: `pgpm.json` with
 /// `packages/*`, packages added one call at a time.
 pub struct TempWorkspace {

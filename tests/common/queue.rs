@@ -31,6 +31,24 @@ pub fn count(client: &mut Client, sql: &str) -> i64 {
     ok(client.query_one(sql, &[]), sql).get(0)
 }
 
+/// Add `jobs` jobs of task `task` in one statement, payload `{"n": 1..jobs}`;
+/// their ids.
+pub fn add_numbered(client: &mut Client, task: &str, jobs: i64) -> Vec<i64> {
+    ok(
+        client.query(
+            &format!(
+                "SELECT j.id FROM generate_series(1, {jobs}) AS n, \
+                 LATERAL app_jobs.add_job('{TENANT}', '{task}', json_build_object('n', n)) AS j"
+            ),
+            &[],
+        ),
+        "enqueue",
+    )
+    .iter()
+    .map(|row| row.get(0))
+    .collect()
+}
+
 /// The 1, 5 and 15 minute load averages of the machine.
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
