@@ -9,6 +9,7 @@
 mod common;
 
 use common::pg::TestDb;
+use common::queue::{TENANT, add_numbered, count, deployed, ok};
 use common::{describe_sql_error, jobsctl_on, run_sql_file, sqlstate};
 use postgres::Client;
 use postgres::fallible_iterator::FallibleIterator;
@@ -19,25 +20,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// The tenant of every job these tests add.
-const TENANT: &str = "5b720132-17d5-424d-9bcb-ee7b17c13d43";
-
-/// A fresh database with the embedded workspace deployed by `jobsctl`.
-fn deployed(label: &str) -> TestDb {
-    let db = TestDb::new(label);
-    jobsctl_on(&db).arg("deploy").assert().success();
-    db
-}
-
-/// Unwrap a database result, or fail with the server's full error.
-fn ok<T>(result: Result<T, postgres::Error>, what: &str) -> T {
-    result.unwrap_or_else(|e| panic!("{what}:\n{}", describe_sql_error(&e)))
-}
-
-fn count(client: &mut Client, sql: &str) -> i64 {
-    ok(client.query_one(sql, &[]), sql).get(0)
-}
 
 // ---------------------------------------------------------------------------
 // 1. The SQL test files pass after `jobsctl deploy`.
@@ -93,19 +75,7 @@ fn eight_workers_claim_and_complete_ten_thousand_jobs_each_exactly_once() {
     const WORKERS: usize = 8;
     let db = deployed("ten_thousand");
     let mut setup = db.client();
-    let added: Vec<i64> = ok(
-        setup.query(
-            &format!(
-                "SELECT j.id FROM generate_series(1, {JOBS}) AS n, \
-                 LATERAL app_jobs.add_job('{TENANT}', 'bulk', json_build_object('n', n)) AS j"
-            ),
-            &[],
-        ),
-        "enqueue",
-    )
-    .iter()
-    .map(|row| row.get(0))
-    .collect();
+    let added = add_numbered(&mut setup, "bulk", JOBS);
     assert_eq!(added.len() as i64, JOBS);
 
     let start = Arc::new(Barrier::new(WORKERS + 1));

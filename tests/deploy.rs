@@ -4,24 +4,9 @@
 mod common;
 
 use common::pg::TestDb;
-use common::{TempWorkspace, jobsctl, jobsctl_on, json_stdout};
+use common::{TempWorkspace, count, jobsctl, jobsctl_on, jobsctl_process, json_stdout};
 use predicates::prelude::*;
 use std::time::Duration;
-
-fn count(db: &TestDb, sql: &str) -> i64 {
-    db.value(sql).unwrap().parse().unwrap()
-}
-
-/// The jobsctl binary as a process to spawn (for signals and races), with
-/// the same clean environment as `jobsctl_on`.
-fn jobsctl_process(db: &TestDb) -> std::process::Command {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("jobsctl"));
-    cmd.env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
-        .env_remove("JOBSCTL_WORKSPACE")
-        .envs(db.env());
-    cmd
-}
 
 /// Wait (up to 10 s) until another session runs a query containing `text`.
 fn wait_until_running(db: &TestDb, text: &str) {

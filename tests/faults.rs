@@ -5,13 +5,11 @@
 mod common;
 
 use common::pg::TestDb;
-use common::{TempWorkspace, jobsctl, jobsctl_on};
+use common::{
+    TempWorkspace, count, jobsctl, jobsctl_on, jobsctl_process, slow_change_undone_then_deployed,
+};
 use predicates::prelude::*;
 use std::time::Duration;
-
-fn count(db: &TestDb, sql: &str) -> i64 {
-    db.value(sql).unwrap().parse().unwrap()
-}
 
 fn embedded_change_count() -> i64 {
     let output = jobsctl()
@@ -29,12 +27,8 @@ fn embedded_change_count() -> i64 {
 }
 
 fn spawn(db: &TestDb, args: &[&str]) -> std::process::Child {
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("jobsctl"))
+    jobsctl_process(db)
         .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
-        .env_remove("JOBSCTL_WORKSPACE")
-        .envs(db.env())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -112,26 +106,7 @@ fn session_terminated_mid_change_fails_cleanly_and_the_next_run_converges() {
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("app:slow"), "{stderr}");
-    assert_eq!(
-        db.column("SELECT change_name FROM pgpm_migrate.changes"),
-        [Some("a".to_owned())]
-    );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM pg_tables WHERE tablename = 'slow'"
-        ),
-        0
-    );
-    ws.write(
-        "packages/app/deploy/slow.sql",
-        "CREATE TABLE slow (id int);\n",
-    );
-    jobsctl_on(&db)
-        .args(["deploy", "--workspace"])
-        .arg(ws.path())
-        .assert()
-        .success();
+    slow_change_undone_then_deployed(&db, &ws);
     jobsctl_on(&db)
         .args(["verify", "--workspace"])
         .arg(ws.path())

@@ -30,6 +30,7 @@
 mod common;
 
 use common::pg::{self, TestDb};
+use common::queue::{TENANT, connection_lost, load_average, ok};
 use common::{
     AbortOnPanic, Rng, assert_job_queues_exact_and_unlocked, describe_sql_error, jobsctl_on,
     sqlstate,
@@ -41,8 +42,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-/// The tenant of every job.
-const TENANT: &str = "5b720132-17d5-424d-9bcb-ee7b17c13d43";
 const WORKERS: usize = 8;
 /// Jobs added before the workers start.
 const INITIAL_JOBS: i32 = 3000;
@@ -61,28 +60,6 @@ const DEFAULT_EXPIRY_DURATION: Duration = Duration::from_secs(4 * 3600);
 
 /// Sessions that died right after they were opened (see `connect`).
 static STILLBORN_SESSIONS: AtomicUsize = AtomicUsize::new(0);
-
-/// Unwrap a database result, or fail with the server's full error.
-fn ok<T>(result: Result<T, postgres::Error>, what: &str) -> T {
-    result.unwrap_or_else(|e| panic!("{what}:\n{}", describe_sql_error(&e)))
-}
-
-/// The error of a session that the crash ended (or of a connection attempt
-/// while the server recovers), as opposed to an error of the statement.
-fn connection_lost(error: &postgres::Error) -> bool {
-    match sqlstate(error) {
-        // admin_shutdown, crash_shutdown, cannot_connect_now; class 08:
-        // connection exceptions
-        Some(code) => {
-            matches!(code.as_str(), "57P01" | "57P02" | "57P03") || code.starts_with("08")
-        }
-        None => {
-            error.is_closed()
-                || std::error::Error::source(error)
-                    .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some())
-        }
-    }
-}
 
 /// A deadlock or serialization failure: the transaction was rolled back
 /// and may be run again.
@@ -157,13 +134,6 @@ fn connect(db: &TestDb, deadline: Instant) -> Client {
         );
         thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// The 1, 5 and 15 minute load averages of the machine.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".to_owned())
 }
 
 /// A job as `get_job`/`get_jobs` hand it out.

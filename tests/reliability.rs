@@ -32,36 +32,20 @@
 mod common;
 
 use common::pg::TestDb;
+use common::queue::{
+    Expiry, TENANT, add_numbered, complete, count, deployed, fail, get_job, load_average, ok,
+    terminated,
+};
 use common::{
     AbortOnPanic, Rng, assert_job_queues_exact_and_unlocked, backend_pid, describe_sql_error,
-    jobsctl_on, terminate_backend,
+    terminate_backend,
 };
 use postgres::Client;
-use postgres::error::SqlState;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// The tenant of every job these tests add.
-const TENANT: &str = "5b720132-17d5-424d-9bcb-ee7b17c13d43";
-
-/// A fresh database with the embedded workspace deployed by `jobsctl`.
-fn deployed(label: &str) -> TestDb {
-    let db = TestDb::new(label);
-    jobsctl_on(&db).arg("deploy").assert().success();
-    db
-}
-
-/// Unwrap a database result, or fail with the server's full error.
-fn ok<T>(result: Result<T, postgres::Error>, what: &str) -> T {
-    result.unwrap_or_else(|e| panic!("{what}:\n{}", describe_sql_error(&e)))
-}
-
-fn count(client: &mut Client, sql: &str) -> i64 {
-    ok(client.query_one(sql, &[]), sql).get(0)
-}
 
 /// A whole number from the environment (`_` separators allowed), or
 /// `default` when the variable is unset.
@@ -73,84 +57,6 @@ fn env_number(name: &str, default: u64) -> u64 {
             .unwrap_or_else(|_| panic!("{name}={value}: not a whole number")),
         Err(_) => default,
     }
-}
-
-/// The 1, 5 and 15 minute load averages of the machine.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".to_owned())
-}
-
-/// A job as `get_job` hands it out.
-#[derive(Debug, Clone, PartialEq)]
-struct Claimed {
-    id: i64,
-    attempts: i32,
-    queue: Option<String>,
-    last_error: Option<String>,
-}
-
-/// Which lock expiry a worker's `get_job` uses.
-#[derive(Debug, Clone, Copy)]
-enum Expiry {
-    /// The default argument (4 hours): nothing expires during a test.
-    Default,
-    /// The `job_expiry` argument, an interval literal.
-    Argument(&'static str),
-    /// `job_expiry := NULL`: the `app_jobs.job_expiry` setting.
-    Setting,
-}
-
-fn get_job(client: &mut Client, worker: &str, expiry: Expiry) -> Option<Claimed> {
-    const COLUMNS: &str = "id, attempts, queue_name, last_error";
-    let row = match expiry {
-        Expiry::Default => client.query_one(
-            &format!("SELECT {COLUMNS} FROM app_jobs.get_job($1)"),
-            &[&worker],
-        ),
-        Expiry::Argument(interval) => client.query_one(
-            &format!("SELECT {COLUMNS} FROM app_jobs.get_job($1, NULL, $2::text::interval)"),
-            &[&worker, &interval],
-        ),
-        Expiry::Setting => client.query_one(
-            &format!("SELECT {COLUMNS} FROM app_jobs.get_job(worker_id := $1, job_expiry := NULL)"),
-            &[&worker],
-        ),
-    };
-    let row = ok(row, &format!("get_job({worker}, {expiry:?})"));
-    row.get::<_, Option<i64>>(0).map(|id| Claimed {
-        id,
-        attempts: row
-            .get::<_, Option<i32>>(1)
-            .expect("attempts of a claimed job"),
-        queue: row.get(2),
-        last_error: row.get(3),
-    })
-}
-
-/// `complete_job`: the id when the worker held the job, `None` otherwise.
-fn complete(client: &mut Client, worker: &str, id: i64) -> Option<i64> {
-    ok(
-        client.query_one(
-            "SELECT id FROM app_jobs.complete_job($1, $2)",
-            &[&worker, &id],
-        ),
-        &format!("complete_job({worker}, {id})"),
-    )
-    .get(0)
-}
-
-/// `fail_job`: the id when the worker held the job, `None` otherwise.
-fn fail(client: &mut Client, worker: &str, id: i64, message: &str) -> Option<i64> {
-    ok(
-        client.query_one(
-            "SELECT id FROM app_jobs.fail_job($1, $2, $3)",
-            &[&worker, &id, &message],
-        ),
-        &format!("fail_job({worker}, {id})"),
-    )
-    .get(0)
 }
 
 /// `(locked_by, attempts)` of a job, `None` when it is gone.
@@ -202,23 +108,10 @@ fn cut(admin: &mut Client, client: &mut Client, pid: i32) {
         .simple_query("SELECT 1")
         .expect_err("the terminated connection still answers");
     assert!(
-        connection_lost(&error),
+        terminated(&error),
         "not a lost connection: {}",
         describe_sql_error(&error)
     );
-}
-
-/// The error of a connection that was cut (terminated by an administrator,
-/// closed, or broken), as opposed to an error of the statement.
-fn connection_lost(error: &postgres::Error) -> bool {
-    match error.code() {
-        Some(code) => *code == SqlState::ADMIN_SHUTDOWN,
-        None => {
-            error.is_closed()
-                || std::error::Error::source(error)
-                    .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some())
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -467,7 +360,7 @@ fn a_connection_cut_between_claim_and_complete_loses_nothing_and_the_job_is_comp
             &[&job],
         )
         .expect_err("complete_job on a terminated connection");
-    assert!(connection_lost(&error), "{}", describe_sql_error(&error));
+    assert!(terminated(&error), "{}", describe_sql_error(&error));
 
     // not lost: still there, still a's; the queue's next job waits
     assert_eq!(
@@ -663,7 +556,7 @@ impl ChaosWorker<'_> {
             match self.step(&mut rng) {
                 Ok(true) => {}
                 Ok(false) => return self.stats,
-                Err(error) if connection_lost(&error) => {
+                Err(error) if terminated(&error) => {
                     self.client = None;
                     let phase = match self.phase {
                         Phase::Claiming if self.holding.is_some() => Phase::Holding,
@@ -934,19 +827,7 @@ fn burn(db: &TestDb, jobs: i64, workers: usize) -> Burn {
         setup.batch_execute("SET app_jobs.notify = off"),
         "notify off",
     );
-    let enqueued: HashSet<i64> = ok(
-        setup.query(
-            &format!(
-                "SELECT j.id FROM generate_series(1, {jobs}) AS n, \
-                 LATERAL app_jobs.add_job('{TENANT}', 'burn', json_build_object('n', n)) AS j"
-            ),
-            &[],
-        ),
-        "enqueue",
-    )
-    .iter()
-    .map(|row| row.get(0))
-    .collect();
+    let enqueued: HashSet<i64> = add_numbered(&mut setup, "burn", jobs).into_iter().collect();
     let start = Barrier::new(workers + 1);
     let abort = AtomicBool::new(false);
     let (began, per_worker) = thread::scope(|s| {

@@ -17,6 +17,7 @@ mod common;
 
 use common::jobsctl_on;
 use common::pg::TestDb;
+use common::queue::{Claimed, Expiry, complete, deployed, get_job};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
@@ -28,13 +29,6 @@ const DB_ID: &str = "30000000-0000-0000-0000-000000000001";
 const BASE: i64 = 1_717_236_000;
 const CALLERS: usize = 8;
 const MINUTES: i64 = 60;
-
-/// A fresh database with the embedded workspace deployed.
-fn deployed(label: &str) -> TestDb {
-    let db = TestDb::new(label);
-    jobsctl_on(&db).arg("deploy").assert().success();
-    db
-}
 
 /// A definition whose first slot is `first` (epoch seconds).
 fn add_definition(client: &mut postgres::Client, task: &str, info: &str, first: i64) -> i64 {
@@ -74,22 +68,12 @@ fn run_due(client: &mut postgres::Client, at: i64) -> Vec<Fired> {
 /// A worker's turn: claim and complete every runnable job; how many.
 fn work(client: &mut postgres::Client, worker: &str) -> usize {
     let mut done = 0;
-    loop {
-        let id: Option<i64> = client
-            .query_one("SELECT id FROM app_jobs.get_job($1::text)", &[&worker])
-            .unwrap()
-            .get(0);
-        let Some(id) = id else { return done };
-        let completed: Option<i64> = client
-            .query_one(
-                "SELECT id FROM app_jobs.complete_job($1::text, $2::bigint)",
-                &[&worker, &id],
-            )
-            .unwrap()
-            .get(0);
+    while let Some(Claimed { id, .. }) = get_job(client, worker, Expiry::Default) {
+        let completed = complete(client, worker, id);
         assert_eq!(completed, Some(id), "{worker} completes its job {id}");
         done += 1;
     }
+    done
 }
 
 fn hhmm(epoch: i64) -> String {

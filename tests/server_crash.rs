@@ -6,12 +6,8 @@
 mod common;
 
 use common::pg::TestDb;
-use common::{TempWorkspace, jobsctl_on};
+use common::{TempWorkspace, count, jobsctl_on, jobsctl_process, slow_change_undone_then_deployed};
 use std::time::Duration;
-
-fn count(db: &TestDb, sql: &str) -> i64 {
-    db.value(sql).unwrap().parse().unwrap()
-}
 
 #[test]
 fn deploy_survives_a_server_crash_and_restart() {
@@ -33,12 +29,9 @@ fn deploy_survives_a_server_crash_and_restart() {
             db.name
         ))
         .unwrap();
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jobsctl"))
+    let child = jobsctl_process(&db)
         .args(["deploy", "--workspace"])
         .arg(ws.path())
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
-        .envs(db.env())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -73,26 +66,7 @@ fn deploy_survives_a_server_crash_and_restart() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(
-        db.column("SELECT change_name FROM pgpm_migrate.changes"),
-        [Some("a".to_owned())]
-    );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM pg_tables WHERE tablename = 'slow'"
-        ),
-        0
-    );
-    ws.write(
-        "packages/app/deploy/slow.sql",
-        "CREATE TABLE slow (id int);\n",
-    );
-    jobsctl_on(&db)
-        .args(["deploy", "--workspace"])
-        .arg(ws.path())
-        .assert()
-        .success();
+    slow_change_undone_then_deployed(&db, &ws);
     assert_eq!(count(&db, "SELECT count(*) FROM pgpm_migrate.changes"), 3);
     jobsctl_on(&db)
         .args(["verify", "--workspace"])

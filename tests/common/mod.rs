@@ -1,11 +1,13 @@
 //! Test harness: run the real `jobsctl` binary, and build pgpm workspaces on
-//! disk with a few calls.
+//! disk with a few calls. The throwaway cluster and its databases are in
+//! `pg`, the helpers of the `app_jobs` queue tests in `queue`.
 #![allow(dead_code)]
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
 pub mod pg;
+pub mod queue;
 
 pub const PLANNED: &str = "2025-08-26T23:57:44Z tester <tester@example.com>";
 
@@ -44,6 +46,50 @@ pub fn jobsctl_on(db: &pg::TestDb) -> Command {
     let mut cmd = jobsctl();
     cmd.envs(db.env());
     cmd
+}
+
+/// The jobsctl binary as a process to spawn (for signals, races and
+/// crashes): no colour, no `DATABASE_URL` or `JOBSCTL_WORKSPACE` of the
+/// caller, pointed at `db` through the PG* variables.
+pub fn jobsctl_process(db: &pg::TestDb) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("jobsctl"));
+    cmd.env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .env_remove("JOBSCTL_WORKSPACE")
+        .envs(db.env());
+    cmd
+}
+
+/// The one number that `sql` returns on `db`.
+pub fn count(db: &pg::TestDb, sql: &str) -> i64 {
+    db.value(sql).unwrap().parse().unwrap()
+}
+
+/// After a deploy of `ws` died in its change `slow` (`CREATE TABLE slow`,
+/// then a sleep; the session killed, or the server crashed): only the
+/// change `a` before it is recorded and no table `slow` is left. Then
+/// `slow` loses its sleep and the next deploy of `ws` succeeds.
+pub fn slow_change_undone_then_deployed(db: &pg::TestDb, ws: &TempWorkspace) {
+    assert_eq!(
+        db.column("SELECT change_name FROM pgpm_migrate.changes"),
+        [Some("a".to_owned())]
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'slow'"
+        ),
+        0
+    );
+    ws.write(
+        "packages/app/deploy/slow.sql",
+        "CREATE TABLE slow (id int);\n",
+    );
+    jobsctl_on(db)
+        .args(["deploy", "--workspace"])
+        .arg(ws.path())
+        .assert()
+        .success();
 }
 
 /// A pgpm workspace in a temporary folder: `pgpm.json` with
@@ -188,16 +234,34 @@ pub fn describe_sql_error(error: &postgres::Error) -> String {
     text
 }
 
-/// Run a SQL test file (`tests/sql/<relative>`) on `db` as the superuser,
-/// in one simple-query batch; panic with the server's message, detail,
-/// hint and context when any statement fails.
+/// Run a SQL test file (`tests/sql/<relative>`) on `db` as the superuser:
+/// `tests/sql/prelude.sql` (the assertions `ok`, `eq` and `raises`) and the
+/// file in one simple-query batch, so that the file's `BEGIN` takes the
+/// prelude into its transaction. Panic with the server's message, detail,
+/// hint and context, and the line of the file, when any statement fails.
 pub fn run_sql_file(db: &pg::TestDb, relative: &str) {
-    let path = repo_root().join("tests/sql").join(relative);
-    let sql =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    if let Err(error) = db.client().batch_execute(&sql) {
+    let read = |relative: &str| {
+        let path = repo_root().join("tests/sql").join(relative);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    };
+    let prelude = read("prelude.sql") + "\n";
+    let file = read(relative);
+    if let Err(error) = db.client().batch_execute(&(prelude.clone() + &file)) {
+        // A position counts characters from the start of the batch.
+        let line = match error.as_db_error().and_then(|e| e.position()) {
+            Some(postgres::error::ErrorPosition::Original(at)) => {
+                let at = (*at as usize).saturating_sub(1);
+                let in_file = at.checked_sub(prelude.chars().count());
+                in_file.map(|at| {
+                    let before: String = file.chars().take(at).collect();
+                    format!(" at line {}", before.matches('\n').count() + 1)
+                })
+            }
+            _ => None,
+        };
         panic!(
-            "tests/sql/{relative} failed:\n{}",
+            "tests/sql/{relative} failed{}:\n{}",
+            line.unwrap_or_default(),
             describe_sql_error(&error)
         );
     }

@@ -5,7 +5,10 @@
 -- included), administrator can run a whole worker loop and the admin
 -- functions, authenticated cannot, no unconditional row trigger on jobs.
 --
--- Run with: psql -v ON_ERROR_STOP=1 -X -q -f THIS_FILE, as a superuser, in a
+-- Run by tests/app_jobs.rs through common::run_sql_file, which sends
+-- tests/sql/prelude.sql (the checks ok, eq and raises) and this file as one
+-- batch; by hand: psql -v ON_ERROR_STOP=1 -X -q -f tests/sql/prelude.sql
+-- -f THIS_FILE. Either way as a superuser, in a
 -- database where pgpm-verify, pgpm-default-roles and pgpm-jobs are deployed.
 -- Isolation: the whole file is ONE transaction that is rolled back at the
 -- end, so it leaves nothing behind (roles it creates included).  It empties
@@ -17,47 +20,11 @@
 
 BEGIN;
 
--- Helpers live in pg_temp; like everything else here they vanish at ROLLBACK.
-CREATE FUNCTION pg_temp.ok(cond boolean, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF cond IS NOT TRUE THEN
-    RAISE EXCEPTION 'FAILED: %', what;
-  END IF;
-END;
-$fn$;
-
-CREATE FUNCTION pg_temp.eq(actual anyelement, expected anyelement, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF actual IS DISTINCT FROM expected THEN
-    RAISE EXCEPTION 'FAILED: %: got %, expected %', what, coalesce(actual::text, 'NULL'), coalesce(expected::text, 'NULL');
-  END IF;
-END;
-$fn$;
-
--- stmt must fail with exactly this message (or LIKE pattern)
-CREATE FUNCTION pg_temp.raises(stmt text, message text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  BEGIN
-    EXECUTE stmt;
-  EXCEPTION WHEN others THEN
-    IF SQLERRM = message OR SQLERRM LIKE message THEN
-      RETURN;
-    END IF;
-    RAISE EXCEPTION 'FAILED: % raised "%", expected "%"', stmt, SQLERRM, message;
-  END;
-  RAISE EXCEPTION 'FAILED: % did not raise (expected "%")', stmt, message;
-END;
-$fn$;
-
 -- start from empty tables (inside this transaction only)
 DELETE FROM app_jobs.jobs;
 DELETE FROM app_jobs.scheduled_jobs;
 DELETE FROM app_jobs.job_queues;
 SET LOCAL app_jobs.job_expiry = '';
-
 
 -- No app_jobs function is executable by PUBLIC, anonymous or authenticated,
 -- and every one pins search_path.
@@ -157,22 +124,22 @@ END $t$;
 
 -- INVALID_WORKER_ID everywhere a worker id is taken
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.get_job(NULL)$$, 'INVALID_WORKER_ID');
+  CALL pg_temp.raises($$SELECT app_jobs.get_job(NULL)$$, 'INVALID_WORKER_ID');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.complete_job(NULL, 1)$$, 'INVALID_WORKER_ID');
+  CALL pg_temp.raises($$SELECT app_jobs.complete_job(NULL, 1)$$, 'INVALID_WORKER_ID');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.fail_job(NULL, 1, 'x')$$, 'INVALID_WORKER_ID');
+  CALL pg_temp.raises($$SELECT app_jobs.fail_job(NULL, 1, 'x')$$, 'INVALID_WORKER_ID');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.release_jobs(NULL)$$, 'INVALID_WORKER_ID');
+  CALL pg_temp.raises($$SELECT app_jobs.release_jobs(NULL)$$, 'INVALID_WORKER_ID');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.get_scheduled_job(NULL)$$, 'INVALID_WORKER_ID');
+  CALL pg_temp.raises($$SELECT app_jobs.get_scheduled_job(NULL)$$, 'INVALID_WORKER_ID');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.release_scheduled_jobs(NULL)$$, 'INVALID_WORKER_ID');
+  CALL pg_temp.raises($$SELECT app_jobs.release_scheduled_jobs(NULL)$$, 'INVALID_WORKER_ID');
 END $t$;
 
 -- Named notation with untyped literals resolves without ambiguity.
@@ -245,15 +212,15 @@ RESET ROLE;
 -- authenticated and anonymous may not even reach the schema.
 SET LOCAL ROLE authenticated;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.add_job('a0000000-0000-0000-0000-000000000001', 'x')$$, 'permission denied for schema app_jobs');
+  CALL pg_temp.raises($$SELECT app_jobs.add_job('a0000000-0000-0000-0000-000000000001', 'x')$$, 'permission denied for schema app_jobs');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT * FROM app_jobs.get_job('intruder')$$, 'permission denied for schema app_jobs');
+  CALL pg_temp.raises($$SELECT * FROM app_jobs.get_job('intruder')$$, 'permission denied for schema app_jobs');
 END $t$;
 RESET ROLE;
 SET LOCAL ROLE anonymous;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.complete_jobs('{1}')$$, 'permission denied for schema app_jobs');
+  CALL pg_temp.raises($$SELECT app_jobs.complete_jobs('{1}')$$, 'permission denied for schema app_jobs');
 END $t$;
 RESET ROLE;
 
@@ -267,25 +234,25 @@ BEGIN
 END;
 $$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT * FROM app_jobs.get_job('intruder')$$, 'permission denied for function %get_job');
+  CALL pg_temp.raises($$SELECT * FROM app_jobs.get_job('intruder')$$, 'permission denied for function %get_job');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT * FROM app_jobs.complete_job('intruder', 1)$$, 'permission denied for function %complete_job');
+  CALL pg_temp.raises($$SELECT * FROM app_jobs.complete_job('intruder', 1)$$, 'permission denied for function %complete_job');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT * FROM app_jobs.fail_job('intruder', 1, 'x')$$, 'permission denied for function %fail_job');
+  CALL pg_temp.raises($$SELECT * FROM app_jobs.fail_job('intruder', 1, 'x')$$, 'permission denied for function %fail_job');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT * FROM app_jobs.complete_jobs('{1}')$$, 'permission denied for function %complete_jobs');
+  CALL pg_temp.raises($$SELECT * FROM app_jobs.complete_jobs('{1}')$$, 'permission denied for function %complete_jobs');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT * FROM app_jobs.permanently_fail_jobs('{1}')$$, 'permission denied for function %permanently_fail_jobs');
+  CALL pg_temp.raises($$SELECT * FROM app_jobs.permanently_fail_jobs('{1}')$$, 'permission denied for function %permanently_fail_jobs');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.release_jobs('x')$$, 'permission denied for function %release_jobs');
+  CALL pg_temp.raises($$SELECT app_jobs.release_jobs('x')$$, 'permission denied for function %release_jobs');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.add_job('a0000000-0000-0000-0000-000000000001', 'x')$$, 'permission denied for function %add_job');
+  CALL pg_temp.raises($$SELECT app_jobs.add_job('a0000000-0000-0000-0000-000000000001', 'x')$$, 'permission denied for function %add_job');
 END $t$;
 RESET ROLE;
 

@@ -6,7 +6,10 @@
 -- release), a permanently failed keyed job is revived, at most one
 -- runnable job per key.
 --
--- Run with: psql -v ON_ERROR_STOP=1 -X -q -f THIS_FILE, as a superuser, in a
+-- Run by tests/app_jobs.rs through common::run_sql_file, which sends
+-- tests/sql/prelude.sql (the checks ok, eq and raises) and this file as one
+-- batch; by hand: psql -v ON_ERROR_STOP=1 -X -q -f tests/sql/prelude.sql
+-- -f THIS_FILE. Either way as a superuser, in a
 -- database where pgpm-verify, pgpm-default-roles and pgpm-jobs are deployed.
 -- Isolation: the whole file is ONE transaction that is rolled back at the
 -- end, so it leaves nothing behind (roles it creates included).  It empties
@@ -18,47 +21,11 @@
 
 BEGIN;
 
--- Helpers live in pg_temp; like everything else here they vanish at ROLLBACK.
-CREATE FUNCTION pg_temp.ok(cond boolean, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF cond IS NOT TRUE THEN
-    RAISE EXCEPTION 'FAILED: %', what;
-  END IF;
-END;
-$fn$;
-
-CREATE FUNCTION pg_temp.eq(actual anyelement, expected anyelement, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF actual IS DISTINCT FROM expected THEN
-    RAISE EXCEPTION 'FAILED: %: got %, expected %', what, coalesce(actual::text, 'NULL'), coalesce(expected::text, 'NULL');
-  END IF;
-END;
-$fn$;
-
--- stmt must fail with exactly this message (or LIKE pattern)
-CREATE FUNCTION pg_temp.raises(stmt text, message text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  BEGIN
-    EXECUTE stmt;
-  EXCEPTION WHEN others THEN
-    IF SQLERRM = message OR SQLERRM LIKE message THEN
-      RETURN;
-    END IF;
-    RAISE EXCEPTION 'FAILED: % raised "%", expected "%"', stmt, SQLERRM, message;
-  END;
-  RAISE EXCEPTION 'FAILED: % did not raise (expected "%")', stmt, message;
-END;
-$fn$;
-
 -- start from empty tables (inside this transaction only)
 DELETE FROM app_jobs.jobs;
 DELETE FROM app_jobs.scheduled_jobs;
 DELETE FROM app_jobs.job_queues;
 SET LOCAL app_jobs.job_expiry = '';
-
 
 -- defaults
 DO $$
@@ -99,13 +66,13 @@ $$;
 
 -- argument errors
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.add_job(NULL, 'x')$$, 'app_jobs.add_job: db_id must not be NULL');
+  CALL pg_temp.raises($$SELECT app_jobs.add_job(NULL, 'x')$$, 'app_jobs.add_job: db_id must not be NULL');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.add_job('b0000000-0000-0000-0000-000000000001', NULL)$$, 'app_jobs.add_job: identifier (the task) must not be NULL');
+  CALL pg_temp.raises($$SELECT app_jobs.add_job('b0000000-0000-0000-0000-000000000001', NULL)$$, 'app_jobs.add_job: identifier (the task) must not be NULL');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.add_job('b0000000-0000-0000-0000-000000000001', 'x', max_attempts := 0)$$, 'app_jobs.add_job: max_attempts must be at least 1, got 0');
+  CALL pg_temp.raises($$SELECT app_jobs.add_job('b0000000-0000-0000-0000-000000000001', 'x', max_attempts := 0)$$, 'app_jobs.add_job: max_attempts must be at least 1, got 0');
 END $t$;
 
 -- keyed upsert of a pending job

@@ -6,7 +6,10 @@
 -- reschedule_jobs keep values; release_jobs unlocks one worker's jobs and
 -- queues and undoes the claim's attempt.
 --
--- Run with: psql -v ON_ERROR_STOP=1 -X -q -f THIS_FILE, as a superuser, in a
+-- Run by tests/app_jobs.rs through common::run_sql_file, which sends
+-- tests/sql/prelude.sql (the checks ok, eq and raises) and this file as one
+-- batch; by hand: psql -v ON_ERROR_STOP=1 -X -q -f tests/sql/prelude.sql
+-- -f THIS_FILE. Either way as a superuser, in a
 -- database where pgpm-verify, pgpm-default-roles and pgpm-jobs are deployed.
 -- Isolation: the whole file is ONE transaction that is rolled back at the
 -- end, so it leaves nothing behind (roles it creates included).  It empties
@@ -18,47 +21,11 @@
 
 BEGIN;
 
--- Helpers live in pg_temp; like everything else here they vanish at ROLLBACK.
-CREATE FUNCTION pg_temp.ok(cond boolean, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF cond IS NOT TRUE THEN
-    RAISE EXCEPTION 'FAILED: %', what;
-  END IF;
-END;
-$fn$;
-
-CREATE FUNCTION pg_temp.eq(actual anyelement, expected anyelement, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF actual IS DISTINCT FROM expected THEN
-    RAISE EXCEPTION 'FAILED: %: got %, expected %', what, coalesce(actual::text, 'NULL'), coalesce(expected::text, 'NULL');
-  END IF;
-END;
-$fn$;
-
--- stmt must fail with exactly this message (or LIKE pattern)
-CREATE FUNCTION pg_temp.raises(stmt text, message text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  BEGIN
-    EXECUTE stmt;
-  EXCEPTION WHEN others THEN
-    IF SQLERRM = message OR SQLERRM LIKE message THEN
-      RETURN;
-    END IF;
-    RAISE EXCEPTION 'FAILED: % raised "%", expected "%"', stmt, SQLERRM, message;
-  END;
-  RAISE EXCEPTION 'FAILED: % did not raise (expected "%")', stmt, message;
-END;
-$fn$;
-
 -- start from empty tables (inside this transaction only)
 DELETE FROM app_jobs.jobs;
 DELETE FROM app_jobs.scheduled_jobs;
 DELETE FROM app_jobs.job_queues;
 SET LOCAL app_jobs.job_expiry = '';
-
 
 -- the setting
 DO $$
@@ -68,9 +35,9 @@ BEGIN
   SET LOCAL app_jobs.job_expiry = '15 minutes';
   PERFORM pg_temp.eq(app_jobs.job_expiry(), interval '15 minutes', 'configured expiry');
   SET LOCAL app_jobs.job_expiry = '-1 hour';
-  PERFORM pg_temp.raises($q$SELECT app_jobs.job_expiry()$q$, 'app_jobs.job_expiry must not be negative, got -1 hour');
+  CALL pg_temp.raises($q$SELECT app_jobs.job_expiry()$q$, 'app_jobs.job_expiry must not be negative, got -1 hour');
   SET LOCAL app_jobs.job_expiry = 'soon';
-  PERFORM pg_temp.raises($q$SELECT app_jobs.job_expiry()$q$, 'invalid input syntax for type interval: "soon"');
+  CALL pg_temp.raises($q$SELECT app_jobs.job_expiry()$q$, 'invalid input syntax for type interval: "soon"');
   SET LOCAL app_jobs.job_expiry = '';
 END;
 $$;

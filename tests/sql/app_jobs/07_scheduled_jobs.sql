@@ -9,7 +9,10 @@
 -- after completion, permanent failure or lock expiry, all-NULL row for an
 -- unknown id.
 --
--- Run with: psql -v ON_ERROR_STOP=1 -X -q -f THIS_FILE, as a superuser, in a
+-- Run by tests/app_jobs.rs through common::run_sql_file, which sends
+-- tests/sql/prelude.sql (the checks ok, eq and raises) and this file as one
+-- batch; by hand: psql -v ON_ERROR_STOP=1 -X -q -f tests/sql/prelude.sql
+-- -f THIS_FILE. Either way as a superuser, in a
 -- database where pgpm-verify, pgpm-default-roles and pgpm-jobs are deployed.
 -- Isolation: the whole file is ONE transaction that is rolled back at the
 -- end, so it leaves nothing behind (roles it creates included).  It empties
@@ -21,47 +24,11 @@
 
 BEGIN;
 
--- Helpers live in pg_temp; like everything else here they vanish at ROLLBACK.
-CREATE FUNCTION pg_temp.ok(cond boolean, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF cond IS NOT TRUE THEN
-    RAISE EXCEPTION 'FAILED: %', what;
-  END IF;
-END;
-$fn$;
-
-CREATE FUNCTION pg_temp.eq(actual anyelement, expected anyelement, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF actual IS DISTINCT FROM expected THEN
-    RAISE EXCEPTION 'FAILED: %: got %, expected %', what, coalesce(actual::text, 'NULL'), coalesce(expected::text, 'NULL');
-  END IF;
-END;
-$fn$;
-
--- stmt must fail with exactly this message (or LIKE pattern)
-CREATE FUNCTION pg_temp.raises(stmt text, message text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  BEGIN
-    EXECUTE stmt;
-  EXCEPTION WHEN others THEN
-    IF SQLERRM = message OR SQLERRM LIKE message THEN
-      RETURN;
-    END IF;
-    RAISE EXCEPTION 'FAILED: % raised "%", expected "%"', stmt, SQLERRM, message;
-  END;
-  RAISE EXCEPTION 'FAILED: % did not raise (expected "%")', stmt, message;
-END;
-$fn$;
-
 -- start from empty tables (inside this transaction only)
 DELETE FROM app_jobs.jobs;
 DELETE FROM app_jobs.scheduled_jobs;
 DELETE FROM app_jobs.job_queues;
 SET LOCAL app_jobs.job_expiry = '';
-
 
 -- add_scheduled_job
 DO $$
@@ -83,13 +50,13 @@ BEGIN
 END;
 $$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.add_scheduled_job(NULL, 'x')$$, 'app_jobs.add_scheduled_job: db_id must not be NULL');
+  CALL pg_temp.raises($$SELECT app_jobs.add_scheduled_job(NULL, 'x')$$, 'app_jobs.add_scheduled_job: db_id must not be NULL');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.add_scheduled_job('10000000-0000-0000-0000-000000000001', NULL)$$, 'app_jobs.add_scheduled_job: identifier (the task) must not be NULL');
+  CALL pg_temp.raises($$SELECT app_jobs.add_scheduled_job('10000000-0000-0000-0000-000000000001', NULL)$$, 'app_jobs.add_scheduled_job: identifier (the task) must not be NULL');
 END $t$;
 DO $t$ BEGIN
-  PERFORM pg_temp.raises($$SELECT app_jobs.add_scheduled_job('10000000-0000-0000-0000-000000000001', 'x', max_attempts := -1)$$, 'app_jobs.add_scheduled_job: max_attempts must be at least 1, got -1');
+  CALL pg_temp.raises($$SELECT app_jobs.add_scheduled_job('10000000-0000-0000-0000-000000000001', 'x', max_attempts := -1)$$, 'app_jobs.add_scheduled_job: max_attempts must be at least 1, got -1');
 END $t$;
 
 -- schedule_info validation
@@ -163,7 +130,7 @@ BEGIN
   PERFORM pg_temp.eq(b.last_scheduled_id, j.id, 'last_scheduled_id carried over');
   PERFORM pg_temp.eq(b.last_scheduled, now(), 'last_scheduled carried over');
   PERFORM pg_temp.ok((app_jobs.run_scheduled_job(a.id)).id IS NULL, 'old id: all-NULL row (scheduler drops it)');
-  PERFORM pg_temp.raises(format('SELECT app_jobs.run_scheduled_job(%s)', b.id), 'ALREADY_SCHEDULED');
+  CALL pg_temp.raises(format('SELECT app_jobs.run_scheduled_job(%s)', b.id), 'ALREADY_SCHEDULED');
 END;
 $$;
 
@@ -215,14 +182,14 @@ BEGIN
   PERFORM pg_temp.ok((SELECT last_scheduled_id = j.id AND last_scheduled = now() FROM app_jobs.scheduled_jobs WHERE id = sid), 'recorded');
 
   -- pending
-  PERFORM pg_temp.raises(format('SELECT app_jobs.run_scheduled_job(%s)', sid), 'ALREADY_SCHEDULED');
+  CALL pg_temp.raises(format('SELECT app_jobs.run_scheduled_job(%s)', sid), 'ALREADY_SCHEDULED');
   -- running
   PERFORM pg_temp.eq((app_jobs.get_job('w-07')).id, j.id, 'spawned job claimed');
-  PERFORM pg_temp.raises(format('SELECT app_jobs.run_scheduled_job(%s)', sid), 'ALREADY_SCHEDULED');
+  CALL pg_temp.raises(format('SELECT app_jobs.run_scheduled_job(%s)', sid), 'ALREADY_SCHEDULED');
   -- running for 30 minutes: blocks with the default 1 hour and with NULL (-> setting, 4 hours) ...
   UPDATE app_jobs.jobs SET locked_at = now() - interval '30 minutes' WHERE id = j.id;
-  PERFORM pg_temp.raises(format('SELECT app_jobs.run_scheduled_job(%s)', sid), 'ALREADY_SCHEDULED');
-  PERFORM pg_temp.raises(format('SELECT app_jobs.run_scheduled_job(%s, NULL)', sid), 'ALREADY_SCHEDULED');
+  CALL pg_temp.raises(format('SELECT app_jobs.run_scheduled_job(%s)', sid), 'ALREADY_SCHEDULED');
+  CALL pg_temp.raises(format('SELECT app_jobs.run_scheduled_job(%s, NULL)', sid), 'ALREADY_SCHEDULED');
   -- ... but not once the lock is older than job_expiry
   SET LOCAL app_jobs.job_expiry = '10 minutes';
   j2 := app_jobs.run_scheduled_job(sid, NULL);
@@ -234,7 +201,7 @@ BEGIN
   -- waiting for a retry blocks
   PERFORM pg_temp.eq((app_jobs.get_job('w-07')).id, j2.id, 'claim the second job');
   PERFORM app_jobs.fail_job('w-07', j2.id, 'transient');
-  PERFORM pg_temp.raises(format('SELECT app_jobs.run_scheduled_job(%s)', sid), 'ALREADY_SCHEDULED');
+  CALL pg_temp.raises(format('SELECT app_jobs.run_scheduled_job(%s)', sid), 'ALREADY_SCHEDULED');
   -- a permanently failed previous job does not
   UPDATE app_jobs.jobs SET attempts = max_attempts WHERE id = j2.id;
   j := app_jobs.run_scheduled_job(sid);
@@ -260,7 +227,7 @@ BEGIN
   sid := (app_jobs.add_scheduled_job(db, 'sync', '{"from": "schedule"}', '{"minute": 0}', 'sync-key')).id;
   other := (app_jobs.add_job(db, 'sync', '{"from": "add_job"}', 'sync-key')).id;
   PERFORM pg_temp.eq((app_jobs.get_job('w-07k')).id, other, 'keyed job running');
-  PERFORM pg_temp.raises(format('SELECT app_jobs.run_scheduled_job(%s)', sid), 'ALREADY_SCHEDULED');
+  CALL pg_temp.raises(format('SELECT app_jobs.run_scheduled_job(%s)', sid), 'ALREADY_SCHEDULED');
   -- once that lock is older than job_expiry the spawn goes ahead and takes the key
   UPDATE app_jobs.jobs SET locked_at = now() - interval '2 hours' WHERE id = other;
   j := app_jobs.run_scheduled_job(sid);

@@ -7,7 +7,10 @@
 -- the user table still enqueues (SECURITY DEFINER); the enqueue is
 -- transactional (rolled back with the write).
 --
--- Run with: psql -v ON_ERROR_STOP=1 -X -q -f THIS_FILE, as a superuser, in a
+-- Run by tests/app_jobs.rs through common::run_sql_file, which sends
+-- tests/sql/prelude.sql (the checks ok, eq and raises) and this file as one
+-- batch; by hand: psql -v ON_ERROR_STOP=1 -X -q -f tests/sql/prelude.sql
+-- -f THIS_FILE. Either way as a superuser, in a
 -- database where pgpm-verify, pgpm-default-roles and pgpm-jobs are deployed.
 -- Isolation: the whole file is ONE transaction that is rolled back at the
 -- end, so it leaves nothing behind (roles it creates included).  It empties
@@ -19,47 +22,11 @@
 
 BEGIN;
 
--- Helpers live in pg_temp; like everything else here they vanish at ROLLBACK.
-CREATE FUNCTION pg_temp.ok(cond boolean, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF cond IS NOT TRUE THEN
-    RAISE EXCEPTION 'FAILED: %', what;
-  END IF;
-END;
-$fn$;
-
-CREATE FUNCTION pg_temp.eq(actual anyelement, expected anyelement, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF actual IS DISTINCT FROM expected THEN
-    RAISE EXCEPTION 'FAILED: %: got %, expected %', what, coalesce(actual::text, 'NULL'), coalesce(expected::text, 'NULL');
-  END IF;
-END;
-$fn$;
-
--- stmt must fail with exactly this message (or LIKE pattern)
-CREATE FUNCTION pg_temp.raises(stmt text, message text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  BEGIN
-    EXECUTE stmt;
-  EXCEPTION WHEN others THEN
-    IF SQLERRM = message OR SQLERRM LIKE message THEN
-      RETURN;
-    END IF;
-    RAISE EXCEPTION 'FAILED: % raised "%", expected "%"', stmt, SQLERRM, message;
-  END;
-  RAISE EXCEPTION 'FAILED: % did not raise (expected "%")', stmt, message;
-END;
-$fn$;
-
 -- start from empty tables (inside this transaction only)
 DELETE FROM app_jobs.jobs;
 DELETE FROM app_jobs.scheduled_jobs;
 DELETE FROM app_jobs.job_queues;
 SET LOCAL app_jobs.job_expiry = '';
-
 
 CREATE TABLE pg_temp.things (
   id bigint PRIMARY KEY,
@@ -182,7 +149,7 @@ BEGIN
   EXECUTE format('GRANT USAGE ON SCHEMA app_jobs TO %I', writer);
   PERFORM set_config('role', writer, true);
   EXECUTE format('CREATE TABLE public.%I (id int)', writer || '_own');
-  PERFORM pg_temp.raises(format('CREATE TRIGGER t AFTER INSERT ON public.%I FOR EACH ROW EXECUTE FUNCTION app_jobs.tg_add_job_with_row(%L, %L)',
+  CALL pg_temp.raises(format('CREATE TRIGGER t AFTER INSERT ON public.%I FOR EACH ROW EXECUTE FUNCTION app_jobs.tg_add_job_with_row(%L, %L)',
                                 writer || '_own', '20000000-0000-0000-0000-000000000001', 'spoof'),
                          'permission denied for function %tg_add_job_with_row');
   RESET ROLE;
@@ -217,14 +184,14 @@ BEGIN
   ) AS v(fn, message)
   LOOP
     EXECUTE 'CREATE TRIGGER t AFTER INSERT ON pg_temp.bad FOR EACH ROW EXECUTE FUNCTION ' || c.fn;
-    PERFORM pg_temp.raises($q$INSERT INTO pg_temp.bad VALUES (1, 'v')$q$, c.message);
+    CALL pg_temp.raises($q$INSERT INTO pg_temp.bad VALUES (1, 'v')$q$, c.message);
     DROP TRIGGER t ON pg_temp.bad;
   END LOOP;
 
   -- statement-level use is refused
   CREATE TRIGGER t AFTER INSERT ON pg_temp.bad FOR EACH STATEMENT
     EXECUTE FUNCTION app_jobs.tg_add_job_with_row('20000000-0000-0000-0000-000000000001', 'x');
-  PERFORM pg_temp.raises($q$INSERT INTO pg_temp.bad VALUES (1, 'v')$q$,
+  CALL pg_temp.raises($q$INSERT INTO pg_temp.bad VALUES (1, 'v')$q$,
                          'app_jobs.tg_add_job_with_row: trigger t on pg_temp_%.bad must be FOR EACH ROW on INSERT, UPDATE or DELETE');
   DROP TRIGGER t ON pg_temp.bad;
 END;

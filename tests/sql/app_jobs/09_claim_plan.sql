@@ -10,7 +10,10 @@
 -- touches no job_queues row.  Measured with pg_stat_xact_user_tables
 -- (this transaction's own counters).
 --
--- Run with: psql -v ON_ERROR_STOP=1 -X -q -f THIS_FILE, as a superuser, in a
+-- Run by tests/app_jobs.rs through common::run_sql_file, which sends
+-- tests/sql/prelude.sql (the checks ok, eq and raises) and this file as one
+-- batch; by hand: psql -v ON_ERROR_STOP=1 -X -q -f tests/sql/prelude.sql
+-- -f THIS_FILE. Either way as a superuser, in a
 -- database where pgpm-verify, pgpm-default-roles and pgpm-jobs are deployed.
 -- Isolation: the whole file is ONE transaction that is rolled back at the
 -- end, so it leaves nothing behind (roles it creates included).  It empties
@@ -22,47 +25,11 @@
 
 BEGIN;
 
--- Helpers live in pg_temp; like everything else here they vanish at ROLLBACK.
-CREATE FUNCTION pg_temp.ok(cond boolean, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF cond IS NOT TRUE THEN
-    RAISE EXCEPTION 'FAILED: %', what;
-  END IF;
-END;
-$fn$;
-
-CREATE FUNCTION pg_temp.eq(actual anyelement, expected anyelement, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF actual IS DISTINCT FROM expected THEN
-    RAISE EXCEPTION 'FAILED: %: got %, expected %', what, coalesce(actual::text, 'NULL'), coalesce(expected::text, 'NULL');
-  END IF;
-END;
-$fn$;
-
--- stmt must fail with exactly this message (or LIKE pattern)
-CREATE FUNCTION pg_temp.raises(stmt text, message text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  BEGIN
-    EXECUTE stmt;
-  EXCEPTION WHEN others THEN
-    IF SQLERRM = message OR SQLERRM LIKE message THEN
-      RETURN;
-    END IF;
-    RAISE EXCEPTION 'FAILED: % raised "%", expected "%"', stmt, SQLERRM, message;
-  END;
-  RAISE EXCEPTION 'FAILED: % did not raise (expected "%")', stmt, message;
-END;
-$fn$;
-
 -- start from empty tables (inside this transaction only)
 DELETE FROM app_jobs.jobs;
 DELETE FROM app_jobs.scheduled_jobs;
 DELETE FROM app_jobs.job_queues;
 SET LOCAL app_jobs.job_expiry = '';
-
 
 CREATE FUNCTION pg_temp.reads() RETURNS TABLE (seq_scan bigint, idx_tup_fetch bigint, seq_tup_read bigint, queue_seq_scan bigint)
 LANGUAGE sql AS $fn$

@@ -11,7 +11,10 @@
 -- answer quickly; brute-force comparison around DST transitions (Berlin,
 -- New York, Lord Howe's 30-minute shift).
 --
--- Run with: psql -v ON_ERROR_STOP=1 -X -q -f THIS_FILE, as a superuser, in a
+-- Run by tests/app_jobs.rs and tests/scheduling.rs through
+-- common::run_sql_file, which sends tests/sql/prelude.sql (the checks ok, eq
+-- and raises) and this file as one batch; by hand: psql -v ON_ERROR_STOP=1
+-- -X -q -f tests/sql/prelude.sql -f THIS_FILE. Either way as a superuser, in a
 -- database where pgpm-verify, pgpm-default-roles and pgpm-jobs are deployed.
 -- Isolation: the whole file is ONE transaction that is rolled back.
 -- Plain SQL, no psql meta-commands; every failed expectation raises
@@ -140,10 +143,9 @@ BEGIN
                                      coalesce(to_char(c.expected AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"Z"'), 'NULL'));
     END IF;
   END LOOP;
-  IF cardinality(failures) > 0 THEN
-    RAISE EXCEPTION 'FAILED: % of % cases: %', cardinality(failures), (SELECT count(*) FROM pg_temp.next_cases),
-      array_to_string(failures, E'\n');
-  END IF;
+  PERFORM pg_temp.ok(cardinality(failures) = 0,
+                     format('%s of %s cases: %s', cardinality(failures), (SELECT count(*) FROM pg_temp.next_cases),
+                            array_to_string(failures, E'\n')));
 END;
 $$;
 
@@ -158,10 +160,9 @@ BEGIN
     t := app_jobs.schedule_next('{"rule": "*/30 * * * *", "tz": "Europe/Berlin"}', t);
     got := got || t;
   END LOOP;
-  IF got IS DISTINCT FROM ARRAY['2026-10-24 23:30+00', '2026-10-25 00:00+00', '2026-10-25 00:30+00',
-                                '2026-10-25 02:00+00', '2026-10-25 02:30+00', '2026-10-25 03:00+00']::timestamptz[] THEN
-    RAISE EXCEPTION 'FAILED: Berlin */30 walk across fall back: %', got;
-  END IF;
+  PERFORM pg_temp.ok(got IS NOT DISTINCT FROM ARRAY['2026-10-24 23:30+00', '2026-10-25 00:00+00', '2026-10-25 00:30+00',
+                                                   '2026-10-25 02:00+00', '2026-10-25 02:30+00', '2026-10-25 03:00+00']::timestamptz[],
+                     format('Berlin */30 walk across fall back: %s', got));
 END;
 $$;
 
@@ -204,16 +205,15 @@ BEGIN
       EXIT WHEN t IS NULL OR t > c.t1;
       walk := walk || t;
     END LOOP;
-    IF walk IS DISTINCT FROM ARRAY(SELECT x FROM unnest(brute) AS x WHERE x > c.t0 AND x <= c.t1 ORDER BY x) THEN
-      RAISE EXCEPTION 'FAILED: % in %: walk %, brute force %', c.rule, c.tz, walk, brute;
-    END IF;
+    PERFORM pg_temp.ok(walk IS NOT DISTINCT FROM ARRAY(SELECT x FROM unnest(brute) AS x WHERE x > c.t0 AND x <= c.t1 ORDER BY x),
+                       format('%s in %s: walk %s, brute force %s', c.rule, c.tz, walk, coalesce(brute::text, '<NULL>')));
     FOR i IN 1..100 LOOP
       a := c.t0 + (c.t1 - c.t0) * random();
       got := app_jobs.schedule_next(json_build_object('rule', c.rule, 'tz', c.tz), a);
       SELECT min(x) INTO want FROM unnest(brute) AS x WHERE x > a;
-      IF got IS DISTINCT FROM want THEN
-        RAISE EXCEPTION 'FAILED: % in %, after %: got %, brute force %', c.rule, c.tz, a, got, want;
-      END IF;
+      PERFORM pg_temp.ok(got IS NOT DISTINCT FROM want,
+                         format('%s in %s, after %s: got %s, brute force %s', c.rule, c.tz, a,
+                                coalesce(got::text, '<NULL>'), coalesce(want::text, '<NULL>')));
     END LOOP;
   END LOOP;
 END;
@@ -222,12 +222,9 @@ $$;
 -- infinity and NULL
 DO $$
 BEGIN
-  IF app_jobs.schedule_next('{"rule": "* * * * *"}', 'infinity') IS NOT NULL THEN
-    RAISE EXCEPTION 'FAILED: nothing fires after infinity';
-  END IF;
-  IF app_jobs.schedule_next('{"rule": "* * * * *"}', NULL) IS NOT NULL OR app_jobs.schedule_next(NULL, now()) IS NOT NULL THEN
-    RAISE EXCEPTION 'FAILED: NULL in, NULL out';
-  END IF;
+  PERFORM pg_temp.ok(app_jobs.schedule_next('{"rule": "* * * * *"}', 'infinity') IS NULL, 'nothing fires after infinity');
+  PERFORM pg_temp.ok(app_jobs.schedule_next('{"rule": "* * * * *"}', NULL) IS NULL AND app_jobs.schedule_next(NULL, now()) IS NULL,
+                     'NULL in, NULL out');
 END;
 $$;
 
@@ -254,9 +251,7 @@ BEGIN
   PERFORM app_jobs.schedule_next('{"rule": "* * * * * *"}', '2026-01-01 00:00+00');
   PERFORM app_jobs.schedule_next('{"rule": "59 59 23 31 12 *", "tz": "Europe/Berlin"}', '2026-01-01 00:00+00');
   elapsed := clock_timestamp() - t0;
-  IF elapsed > interval '2 seconds' THEN
-    RAISE EXCEPTION 'FAILED: 4 hard schedule_next calls took %', elapsed;
-  END IF;
+  PERFORM pg_temp.ok(elapsed <= interval '2 seconds', format('4 hard schedule_next calls took %s', elapsed));
 END;
 $$;
 

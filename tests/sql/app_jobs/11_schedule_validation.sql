@@ -11,7 +11,10 @@
 -- other functions and are stopped, with a warning, by
 -- run_due_scheduled_jobs; NULL schedule_info still meets NOT NULL.
 --
--- Run with: psql -v ON_ERROR_STOP=1 -X -q -f THIS_FILE, as a superuser, in a
+-- Run by tests/app_jobs.rs and tests/scheduling.rs through
+-- common::run_sql_file, which sends tests/sql/prelude.sql (the checks ok, eq
+-- and raises) and this file as one batch; by hand: psql -v ON_ERROR_STOP=1
+-- -X -q -f tests/sql/prelude.sql -f THIS_FILE. Either way as a superuser, in a
 -- database where pgpm-verify, pgpm-default-roles and pgpm-jobs are deployed.
 -- Isolation: the whole file is ONE transaction that is rolled back at the
 -- end.  It empties the app_jobs tables inside that transaction.
@@ -19,24 +22,6 @@
 -- "FAILED: ..." (a passing run prints nothing).
 
 BEGIN;
-
-CREATE FUNCTION pg_temp.ok(cond boolean, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF cond IS NOT TRUE THEN
-    RAISE EXCEPTION 'FAILED: %', what;
-  END IF;
-END;
-$fn$;
-
-CREATE FUNCTION pg_temp.eq(actual anyelement, expected anyelement, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF actual IS DISTINCT FROM expected THEN
-    RAISE EXCEPTION 'FAILED: %: got %, expected %', what, coalesce(actual::text, 'NULL'), coalesce(expected::text, 'NULL');
-  END IF;
-END;
-$fn$;
 
 -- stmt must raise INVALID_SCHEDULE_INFO with exactly this DETAIL
 CREATE FUNCTION pg_temp.refused(stmt text, detail text, what text) RETURNS void

@@ -11,7 +11,10 @@
 -- backoff, permanent failure, superseded jobs deleted); grants, pinned
 -- search_path, no overload of the admin functions, named notation.
 --
--- Run with: psql -v ON_ERROR_STOP=1 -X -q -f THIS_FILE, as a superuser, in a
+-- Run by tests/app_jobs.rs through common::run_sql_file, which sends
+-- tests/sql/prelude.sql (the checks ok, eq and raises) and this file as one
+-- batch; by hand: psql -v ON_ERROR_STOP=1 -X -q -f tests/sql/prelude.sql
+-- -f THIS_FILE. Either way as a superuser, in a
 -- database where pgpm-verify, pgpm-default-roles and pgpm-jobs are deployed.
 -- Isolation: the whole file is ONE transaction that is rolled back at the
 -- end.  It empties the app_jobs tables inside that transaction.
@@ -19,39 +22,6 @@
 -- "FAILED: ...".
 
 BEGIN;
-
-CREATE FUNCTION pg_temp.ok(cond boolean, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF cond IS NOT TRUE THEN
-    RAISE EXCEPTION 'FAILED: %', what;
-  END IF;
-END;
-$fn$;
-
-CREATE FUNCTION pg_temp.eq(actual anyelement, expected anyelement, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF actual IS DISTINCT FROM expected THEN
-    RAISE EXCEPTION 'FAILED: %: got %, expected %', what, coalesce(actual::text, 'NULL'), coalesce(expected::text, 'NULL');
-  END IF;
-END;
-$fn$;
-
-CREATE FUNCTION pg_temp.raises(stmt text, message text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  BEGIN
-    EXECUTE stmt;
-  EXCEPTION WHEN others THEN
-    IF SQLERRM = message OR SQLERRM LIKE message THEN
-      RETURN;
-    END IF;
-    RAISE EXCEPTION 'FAILED: % raised "%", expected "%"', stmt, SQLERRM, message;
-  END;
-  RAISE EXCEPTION 'FAILED: % did not raise (expected "%")', stmt, message;
-END;
-$fn$;
 
 DELETE FROM app_jobs.jobs;
 DELETE FROM app_jobs.scheduled_jobs;
@@ -110,12 +80,12 @@ BEGIN
 
   -- errors name the spec; nothing is added
   n := (SELECT count(*) FROM app_jobs.jobs);
-  PERFORM pg_temp.raises($q$SELECT app_jobs.add_jobs('{"a": 1}')$q$, 'app_jobs.add_jobs: specs must be a JSON array of objects, got object');
-  PERFORM pg_temp.raises(format($q$SELECT app_jobs.add_jobs('[{"db_id": "%s", "identifier": "ok"}, 5]')$q$, db), 'app_jobs.add_jobs: spec 2 is a JSON number, expected an object');
-  PERFORM pg_temp.raises(format($q$SELECT app_jobs.add_jobs('[{"db_id": "%s", "identifier": "ok"}, {"identifier": "x"}]')$q$, db), 'app_jobs.add_jobs: spec 2: db_id must not be NULL');
-  PERFORM pg_temp.raises(format($q$SELECT app_jobs.add_jobs('[{"db_id": "%s"}]')$q$, db), 'app_jobs.add_jobs: spec 1: identifier (the task) must not be NULL');
-  PERFORM pg_temp.raises(format($q$SELECT app_jobs.add_jobs('[{"db_id": "%s", "identifier": "x", "max_attempts": 0}]')$q$, db), 'app_jobs.add_jobs: spec 1: max_attempts must be at least 1, got 0');
-  PERFORM pg_temp.raises(format($q$SELECT app_jobs.add_jobs('[{"db_id": "%s", "task_identifier": "x"}]')$q$, db), 'app_jobs.add_jobs: spec 1 has the unknown key "task_identifier"%');
+  CALL pg_temp.raises($q$SELECT app_jobs.add_jobs('{"a": 1}')$q$, 'app_jobs.add_jobs: specs must be a JSON array of objects, got object');
+  CALL pg_temp.raises(format($q$SELECT app_jobs.add_jobs('[{"db_id": "%s", "identifier": "ok"}, 5]')$q$, db), 'app_jobs.add_jobs: spec 2 is a JSON number, expected an object');
+  CALL pg_temp.raises(format($q$SELECT app_jobs.add_jobs('[{"db_id": "%s", "identifier": "ok"}, {"identifier": "x"}]')$q$, db), 'app_jobs.add_jobs: spec 2: db_id must not be NULL');
+  CALL pg_temp.raises(format($q$SELECT app_jobs.add_jobs('[{"db_id": "%s"}]')$q$, db), 'app_jobs.add_jobs: spec 1: identifier (the task) must not be NULL');
+  CALL pg_temp.raises(format($q$SELECT app_jobs.add_jobs('[{"db_id": "%s", "identifier": "x", "max_attempts": 0}]')$q$, db), 'app_jobs.add_jobs: spec 1: max_attempts must be at least 1, got 0');
+  CALL pg_temp.raises(format($q$SELECT app_jobs.add_jobs('[{"db_id": "%s", "task_identifier": "x"}]')$q$, db), 'app_jobs.add_jobs: spec 1 has the unknown key "task_identifier"%');
   PERFORM pg_temp.eq((SELECT count(*) FROM app_jobs.jobs), n, 'nothing added by failed calls');
 END;
 $$;
@@ -182,9 +152,9 @@ BEGIN
   PERFORM pg_temp.eq((SELECT count(*) FROM app_jobs.get_jobs('w-13', '{}')), 0::bigint, 'empty task list: none');
   PERFORM pg_temp.eq((SELECT array_agg(id) FROM app_jobs.get_jobs('w-13')), ARRAY[other], 'NULL task list: any task');
 
-  PERFORM pg_temp.raises($q$SELECT app_jobs.get_jobs(NULL)$q$, 'INVALID_WORKER_ID');
-  PERFORM pg_temp.raises($q$SELECT app_jobs.get_jobs('w', batch_size := 0)$q$, 'app_jobs.get_jobs: batch_size must be at least 1, got 0');
-  PERFORM pg_temp.raises($q$SELECT app_jobs.get_jobs('w', batch_size := NULL)$q$, 'app_jobs.get_jobs: batch_size must be at least 1, got NULL');
+  CALL pg_temp.raises($q$SELECT app_jobs.get_jobs(NULL)$q$, 'INVALID_WORKER_ID');
+  CALL pg_temp.raises($q$SELECT app_jobs.get_jobs('w', batch_size := 0)$q$, 'app_jobs.get_jobs: batch_size must be at least 1, got 0');
+  CALL pg_temp.raises($q$SELECT app_jobs.get_jobs('w', batch_size := NULL)$q$, 'app_jobs.get_jobs: batch_size must be at least 1, got NULL');
 
   -- expired lock: recovered and claimable again
   UPDATE app_jobs.jobs SET locked_at = now() - interval '2 hours' WHERE id = locked;
@@ -237,8 +207,8 @@ BEGIN
   END LOOP;
   PERFORM pg_temp.eq((SELECT count(*) FROM app_jobs.jobs WHERE id IN (q1[2], q2[2]) AND last_error = 'boom' AND locked_at IS NULL), 2::bigint, 'both failed');
   PERFORM pg_temp.ok((SELECT bool_and(locked_at IS NULL) FROM app_jobs.job_queues), 'queues unlocked by fail');
-  PERFORM pg_temp.raises($q$SELECT app_jobs.fail_claimed_jobs(NULL, '{1}', 'x')$q$, 'INVALID_WORKER_ID');
-  PERFORM pg_temp.raises($q$SELECT app_jobs.complete_claimed_jobs(NULL, '{1}')$q$, 'INVALID_WORKER_ID');
+  CALL pg_temp.raises($q$SELECT app_jobs.fail_claimed_jobs(NULL, '{1}', 'x')$q$, 'INVALID_WORKER_ID');
+  CALL pg_temp.raises($q$SELECT app_jobs.complete_claimed_jobs(NULL, '{1}')$q$, 'INVALID_WORKER_ID');
 
   -- an orphaned queue lock (no running job) expires like a job lock
   UPDATE app_jobs.jobs SET run_at = now() - interval '1 second' WHERE id IN (q1[2], q2[2]);

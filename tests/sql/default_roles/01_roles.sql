@@ -9,7 +9,10 @@
 -- SET ROLE to the other two, and administrator (only) bypasses row level
 -- security.
 --
--- Run with: psql -v ON_ERROR_STOP=1 -X -q -f THIS_FILE, as a superuser, in a
+-- Run by tests/packages.rs through common::run_sql_file, which sends
+-- tests/sql/prelude.sql (the checks ok, eq and raises) and this file as one
+-- batch; by hand: psql -v ON_ERROR_STOP=1 -X -q -f tests/sql/prelude.sql
+-- -f THIS_FILE. Either way as a superuser, in a
 -- database where pgpm-verify and pgpm-default-roles are deployed
 -- (jobsctl deploy --package pgpm-default-roles), while nothing else alters
 -- the roles (they are cluster-wide).
@@ -21,63 +24,8 @@
 
 BEGIN;
 
--- Helpers live in pg_temp; like everything else here they vanish at ROLLBACK.
--- They are procedures, so that a passing CALL prints nothing.
-
--- `expr` (an SQL expression, usually one verify_* call) must return true.
-CREATE PROCEDURE pg_temp.holds(expr text)
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  result text;
-BEGIN
-  BEGIN
-    EXECUTE 'SELECT (' || expr || ')::text' INTO result;
-  EXCEPTION WHEN others THEN
-    RAISE EXCEPTION 'FAILED: % raised "%" (SQLSTATE %), expected true', expr, SQLERRM, SQLSTATE;
-  END;
-  IF result IS DISTINCT FROM 'true' THEN
-    RAISE EXCEPTION 'FAILED: % returned %, expected true', expr, coalesce(result, 'NULL');
-  END IF;
-END;
-$fn$;
-
--- `expr` must raise exactly `message` (or match it as a LIKE pattern),
--- with SQLSTATE `state` unless that is NULL.
-CREATE PROCEDURE pg_temp.fails(expr text, message text, state text DEFAULT NULL)
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  result text;
-BEGIN
-  BEGIN
-    EXECUTE 'SELECT (' || expr || ')::text' INTO result;
-  EXCEPTION WHEN others THEN
-    IF NOT (SQLERRM = message OR SQLERRM LIKE message) THEN
-      RAISE EXCEPTION 'FAILED: % raised "%", expected "%"', expr, SQLERRM, message;
-    END IF;
-    IF state IS NOT NULL AND SQLSTATE <> state THEN
-      RAISE EXCEPTION 'FAILED: % raised "%" with SQLSTATE %, expected %', expr, SQLERRM, SQLSTATE, state;
-    END IF;
-    RETURN;
-  END;
-  RAISE EXCEPTION 'FAILED: % returned % instead of raising "%"', expr, coalesce(result, 'NULL'), message;
-END;
-$fn$;
-
--- `actual` (an SQL expression) must evaluate to `expected` (as text).
-CREATE PROCEDURE pg_temp.yields(expr text, expected text)
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  result text;
-BEGIN
-  EXECUTE 'SELECT (' || expr || ')::text' INTO result;
-  IF result IS DISTINCT FROM expected THEN
-    RAISE EXCEPTION 'FAILED: % gave %, expected %', expr, coalesce(result, 'NULL'), coalesce(expected, 'NULL');
-  END IF;
-END;
-$fn$;
-
 -- attributes
-CALL pg_temp.yields($$(SELECT string_agg(format('%s:%s%s%s%s%s%s%s', rolname,
+CALL pg_temp.eq($$(SELECT string_agg(format('%s:%s%s%s%s%s%s%s', rolname,
                         CASE WHEN rolcanlogin THEN ' LOGIN' ELSE '' END,
                         CASE WHEN rolsuper THEN ' SUPERUSER' ELSE '' END,
                         CASE WHEN rolcreatedb THEN ' CREATEDB' ELSE '' END,
@@ -87,15 +35,15 @@ CALL pg_temp.yields($$(SELECT string_agg(format('%s:%s%s%s%s%s%s%s', rolname,
                         CASE WHEN rolinherit THEN ' INHERIT' ELSE '' END), ', ' ORDER BY rolname)
                        FROM pg_roles WHERE rolname IN ('anonymous', 'authenticated', 'administrator'))$$,
                     'administrator: BYPASSRLS INHERIT, anonymous: INHERIT, authenticated: INHERIT');
-CALL pg_temp.yields($$(SELECT count(*) FROM pg_authid
+CALL pg_temp.eq($$(SELECT count(*) FROM pg_authid
                         WHERE rolname IN ('anonymous', 'authenticated', 'administrator')
                           AND rolpassword IS NULL AND rolvaliduntil IS NULL AND rolconnlimit = -1)$$, '3');
-CALL pg_temp.yields($$(SELECT count(*) FROM pg_roles r
+CALL pg_temp.eq($$(SELECT count(*) FROM pg_roles r
                         WHERE rolname IN ('anonymous', 'authenticated', 'administrator')
                           AND shobj_description(r.oid, 'pg_authid') LIKE '%(pgpm-default-roles)')$$, '3');
 
 -- memberships: administrator in the two others, directly; nothing else
-CALL pg_temp.yields($$(SELECT string_agg(pg_get_userbyid(m.member) || ' in ' || pg_get_userbyid(m.roleid), ', '
+CALL pg_temp.eq($$(SELECT string_agg(pg_get_userbyid(m.member) || ' in ' || pg_get_userbyid(m.roleid), ', '
                                          ORDER BY pg_get_userbyid(m.roleid))
                         FROM pg_auth_members m
                        WHERE pg_get_userbyid(m.member) IN ('anonymous', 'authenticated', 'administrator')
@@ -103,13 +51,13 @@ CALL pg_temp.yields($$(SELECT string_agg(pg_get_userbyid(m.member) || ' in ' || 
                     'administrator in anonymous, administrator in authenticated');
 
 -- the checks the verify scripts use
-CALL pg_temp.holds($$public.verify_role('anonymous')$$);
-CALL pg_temp.holds($$public.verify_role('authenticated')$$);
-CALL pg_temp.holds($$public.verify_role('administrator')$$);
-CALL pg_temp.holds($$public.verify_membership('administrator', 'anonymous')$$);
-CALL pg_temp.holds($$public.verify_membership('administrator', 'authenticated')$$);
-CALL pg_temp.fails($$public.verify_membership('anonymous', 'administrator')$$, 'Nonexistent membership --> anonymous in administrator');
-CALL pg_temp.fails($$public.verify_membership('authenticated', 'anonymous')$$, 'Nonexistent membership --> authenticated in anonymous');
+CALL pg_temp.ok($$public.verify_role('anonymous')$$);
+CALL pg_temp.ok($$public.verify_role('authenticated')$$);
+CALL pg_temp.ok($$public.verify_role('administrator')$$);
+CALL pg_temp.ok($$public.verify_membership('administrator', 'anonymous')$$);
+CALL pg_temp.ok($$public.verify_membership('administrator', 'authenticated')$$);
+CALL pg_temp.raises($$SELECT public.verify_membership('anonymous', 'administrator')$$, 'Nonexistent membership --> anonymous in administrator');
+CALL pg_temp.raises($$SELECT public.verify_membership('authenticated', 'anonymous')$$, 'Nonexistent membership --> authenticated in anonymous');
 
 -- what that means: privileges flow down to members, administrator may act
 -- as the two others, and only administrator bypasses row level security.
@@ -123,23 +71,23 @@ ALTER TABLE public.dr01_secrets ENABLE ROW LEVEL SECURITY;   -- no policy: nobod
 GRANT SELECT ON public.dr01_secrets TO authenticated, anonymous, administrator;
 
 SET SESSION AUTHORIZATION dr01_user;
-CALL pg_temp.yields($$(SELECT count(*) FROM public.dr01_secrets)$$, '0');     -- readable (inherited), rows hidden
+CALL pg_temp.eq($$(SELECT count(*) FROM public.dr01_secrets)$$, '0');     -- readable (inherited), rows hidden
 SET ROLE authenticated;
-CALL pg_temp.yields($$(SELECT count(*) FROM public.dr01_secrets)$$, '0');
-CALL pg_temp.fails($$set_config('role', 'administrator', true)$$, 'permission denied to set role "administrator"', '42501');
-CALL pg_temp.fails($$set_config('role', 'anonymous', true)$$, 'permission denied to set role "anonymous"', '42501');
+CALL pg_temp.eq($$(SELECT count(*) FROM public.dr01_secrets)$$, '0');
+CALL pg_temp.raises($$SELECT set_config('role', 'administrator', true)$$, 'permission denied to set role "administrator"', '42501');
+CALL pg_temp.raises($$SELECT set_config('role', 'anonymous', true)$$, 'permission denied to set role "anonymous"', '42501');
 RESET SESSION AUTHORIZATION;
 
 SET SESSION AUTHORIZATION dr01_worker;
-CALL pg_temp.yields($$(SELECT count(*) FROM public.dr01_secrets)$$, '0');     -- BYPASSRLS is not inherited
+CALL pg_temp.eq($$(SELECT count(*) FROM public.dr01_secrets)$$, '0');     -- BYPASSRLS is not inherited
 SET ROLE administrator;
-CALL pg_temp.yields($$(SELECT count(*) FROM public.dr01_secrets)$$, '2');
+CALL pg_temp.eq($$(SELECT count(*) FROM public.dr01_secrets)$$, '2');
 SET ROLE anonymous;
-CALL pg_temp.yields($$current_user$$, 'anonymous');
-CALL pg_temp.yields($$(SELECT count(*) FROM public.dr01_secrets)$$, '0');
+CALL pg_temp.eq($$current_user$$, 'anonymous');
+CALL pg_temp.eq($$(SELECT count(*) FROM public.dr01_secrets)$$, '0');
 SET ROLE authenticated;
-CALL pg_temp.yields($$current_user$$, 'authenticated');
-CALL pg_temp.yields($$(SELECT count(*) FROM public.dr01_secrets)$$, '0');
+CALL pg_temp.eq($$current_user$$, 'authenticated');
+CALL pg_temp.eq($$(SELECT count(*) FROM public.dr01_secrets)$$, '0');
 RESET SESSION AUTHORIZATION;
 
 ROLLBACK;

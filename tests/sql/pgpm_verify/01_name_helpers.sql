@@ -6,7 +6,10 @@
 -- overload of a name, one signature, only the named schema, search_path
 -- for unqualified names, NULL and unknown names give nothing).
 --
--- Run with: psql -v ON_ERROR_STOP=1 -X -q -f THIS_FILE, as a superuser, in a
+-- Run by tests/packages.rs through common::run_sql_file, which sends
+-- tests/sql/prelude.sql (the checks ok, eq and raises) and this file as one
+-- batch; by hand: psql -v ON_ERROR_STOP=1 -X -q -f tests/sql/prelude.sql
+-- -f THIS_FILE. Either way as a superuser, in a
 -- database where pgpm-verify is deployed (jobsctl deploy --package pgpm-verify).
 -- Isolation: the whole file is ONE transaction that is rolled back at the
 -- end, so it leaves nothing behind, roles included (their names start with
@@ -15,61 +18,6 @@
 -- "FAILED: ...", and a passing run prints nothing.
 
 BEGIN;
-
--- Helpers live in pg_temp; like everything else here they vanish at ROLLBACK.
--- They are procedures, so that a passing CALL prints nothing.
-
--- `expr` (an SQL expression, usually one verify_* call) must return true.
-CREATE PROCEDURE pg_temp.holds(expr text)
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  result text;
-BEGIN
-  BEGIN
-    EXECUTE 'SELECT (' || expr || ')::text' INTO result;
-  EXCEPTION WHEN others THEN
-    RAISE EXCEPTION 'FAILED: % raised "%" (SQLSTATE %), expected true', expr, SQLERRM, SQLSTATE;
-  END;
-  IF result IS DISTINCT FROM 'true' THEN
-    RAISE EXCEPTION 'FAILED: % returned %, expected true', expr, coalesce(result, 'NULL');
-  END IF;
-END;
-$fn$;
-
--- `expr` must raise exactly `message` (or match it as a LIKE pattern),
--- with SQLSTATE `state` unless that is NULL.
-CREATE PROCEDURE pg_temp.fails(expr text, message text, state text DEFAULT NULL)
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  result text;
-BEGIN
-  BEGIN
-    EXECUTE 'SELECT (' || expr || ')::text' INTO result;
-  EXCEPTION WHEN others THEN
-    IF NOT (SQLERRM = message OR SQLERRM LIKE message) THEN
-      RAISE EXCEPTION 'FAILED: % raised "%", expected "%"', expr, SQLERRM, message;
-    END IF;
-    IF state IS NOT NULL AND SQLSTATE <> state THEN
-      RAISE EXCEPTION 'FAILED: % raised "%" with SQLSTATE %, expected %', expr, SQLERRM, SQLSTATE, state;
-    END IF;
-    RETURN;
-  END;
-  RAISE EXCEPTION 'FAILED: % returned % instead of raising "%"', expr, coalesce(result, 'NULL'), message;
-END;
-$fn$;
-
--- `actual` (an SQL expression) must evaluate to `expected` (as text).
-CREATE PROCEDURE pg_temp.yields(expr text, expected text)
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  result text;
-BEGIN
-  EXECUTE 'SELECT (' || expr || ')::text' INTO result;
-  IF result IS DISTINCT FROM expected THEN
-    RAISE EXCEPTION 'FAILED: % gave %, expected %', expr, coalesce(result, 'NULL'), coalesce(expected, 'NULL');
-  END IF;
-END;
-$fn$;
 
 -- fixtures
 CREATE SCHEMA s1;
@@ -89,47 +37,47 @@ CREATE ROLE pv01_c NOLOGIN IN ROLE pv01_b;
 CREATE ROLE pv01_lone NOLOGIN;
 
 -- get_entity_from_str / get_schema_from_str
-CALL pg_temp.yields($$public.get_entity_from_str('a."B.c"')$$, 'B.c');
-CALL pg_temp.yields($$public.get_schema_from_str('a."B.c"')$$, 'a');
-CALL pg_temp.yields($$public.get_schema_from_str('"My S".x')$$, 'My S');
-CALL pg_temp.yields($$public.get_entity_from_str('"My S"."F"')$$, 'F');
-CALL pg_temp.yields($$public.get_entity_from_str('Foo')$$, 'foo');
-CALL pg_temp.yields($$public.get_schema_from_str('Foo.Bar')$$, 'foo');
-CALL pg_temp.yields($$public.get_schema_from_str('x')$$, 'public');
+CALL pg_temp.eq($$public.get_entity_from_str('a."B.c"')$$, 'B.c');
+CALL pg_temp.eq($$public.get_schema_from_str('a."B.c"')$$, 'a');
+CALL pg_temp.eq($$public.get_schema_from_str('"My S".x')$$, 'My S');
+CALL pg_temp.eq($$public.get_entity_from_str('"My S"."F"')$$, 'F');
+CALL pg_temp.eq($$public.get_entity_from_str('Foo')$$, 'foo');
+CALL pg_temp.eq($$public.get_schema_from_str('Foo.Bar')$$, 'foo');
+CALL pg_temp.eq($$public.get_schema_from_str('x')$$, 'public');
 SET LOCAL search_path = s2, public;
-CALL pg_temp.yields($$public.get_schema_from_str('x')$$, 's2');
+CALL pg_temp.eq($$public.get_schema_from_str('x')$$, 's2');
 SET LOCAL search_path = nosuchschema, s1;
-CALL pg_temp.yields($$public.get_schema_from_str('x')$$, 's1');
+CALL pg_temp.eq($$public.get_schema_from_str('x')$$, 's1');
 RESET search_path;
-CALL pg_temp.fails($$public.get_entity_from_str('a.b.c')$$, 'improper qualified name (too many dotted names): a.b.c', '42601');
-CALL pg_temp.fails($$public.get_schema_from_str('a.b.c')$$, 'improper qualified name (too many dotted names): a.b.c', '42601');
-CALL pg_temp.yields($$public.get_entity_from_str(NULL)$$, NULL);
+CALL pg_temp.raises($$SELECT public.get_entity_from_str('a.b.c')$$, 'improper qualified name (too many dotted names): a.b.c', '42601');
+CALL pg_temp.raises($$SELECT public.get_schema_from_str('a.b.c')$$, 'improper qualified name (too many dotted names): a.b.c', '42601');
+CALL pg_temp.eq($$public.get_entity_from_str(NULL)$$, NULL);
 
 -- list_indexes: the indexes of that table only
-CALL pg_temp.yields($$(SELECT string_agg(index_name, ',') FROM public.list_indexes('s1.tbl', NULL))$$, 'tbl_pkey,tbl_x_idx');
-CALL pg_temp.yields($$(SELECT string_agg(schema_name || '.' || table_name || ':' || index_name, ',') FROM public.list_indexes('s2.tbl', NULL))$$,
+CALL pg_temp.eq($$(SELECT string_agg(index_name, ',') FROM public.list_indexes('s1.tbl', NULL))$$, 'tbl_pkey,tbl_x_idx');
+CALL pg_temp.eq($$(SELECT string_agg(schema_name || '.' || table_name || ':' || index_name, ',') FROM public.list_indexes('s2.tbl', NULL))$$,
                     's2.tbl:tbl_other_idx,s2.tbl:tbl_pkey');
-CALL pg_temp.yields($$(SELECT string_agg(index_name, ',') FROM public.list_indexes('s1.tbl', 'tbl_x_idx'))$$, 'tbl_x_idx');
-CALL pg_temp.yields($$(SELECT count(*) FROM public.list_indexes('s1.tbl', 'tbl_other_idx'))$$, '0');
-CALL pg_temp.yields($$(SELECT count(*) FROM public.list_indexes('s9.tbl', NULL))$$, '0');
+CALL pg_temp.eq($$(SELECT string_agg(index_name, ',') FROM public.list_indexes('s1.tbl', 'tbl_x_idx'))$$, 'tbl_x_idx');
+CALL pg_temp.eq($$(SELECT count(*) FROM public.list_indexes('s1.tbl', 'tbl_other_idx'))$$, '0');
+CALL pg_temp.eq($$(SELECT count(*) FROM public.list_indexes('s9.tbl', NULL))$$, '0');
 
 -- list_memberships: transitive, and the role itself
-CALL pg_temp.yields($$(SELECT string_agg(rolname, ',') FROM public.list_memberships('pv01_c'))$$, 'pv01_a,pv01_b,pv01_c');
-CALL pg_temp.yields($$(SELECT string_agg(rolname, ',') FROM public.list_memberships('pv01_lone'))$$, 'pv01_lone');
-CALL pg_temp.yields($$(SELECT count(*) FROM public.list_memberships('pv01_nosuch'))$$, '0');
+CALL pg_temp.eq($$(SELECT string_agg(rolname, ',') FROM public.list_memberships('pv01_c'))$$, 'pv01_a,pv01_b,pv01_c');
+CALL pg_temp.eq($$(SELECT string_agg(rolname, ',') FROM public.list_memberships('pv01_lone'))$$, 'pv01_lone');
+CALL pg_temp.eq($$(SELECT count(*) FROM public.list_memberships('pv01_nosuch'))$$, '0');
 
 -- list_functions: every overload of a name in that schema, or one signature
-CALL pg_temp.yields($$(SELECT string_agg(f::text, ',' ORDER BY f::text) FROM public.list_functions('s1.f') AS f)$$, 's1.f(integer),s1.f(text)');
-CALL pg_temp.yields($$(SELECT string_agg(f::text, ',') FROM public.list_functions('s1.f(text)') AS f)$$, 's1.f(text)');
-CALL pg_temp.yields($$(SELECT string_agg(f::text, ',') FROM public.list_functions('s2.f') AS f)$$, 's2.f(bigint)');
-CALL pg_temp.yields($$(SELECT string_agg(f::text, ',') FROM public.list_functions('"My S"."F"') AS f)$$, '"My S"."F"()');
-CALL pg_temp.yields($$(SELECT count(*) FROM public.list_functions('"My S".f'))$$, '0');
-CALL pg_temp.yields($$(SELECT count(*) FROM public.list_functions('s1.f(bigint)'))$$, '0');
-CALL pg_temp.yields($$(SELECT count(*) FROM public.list_functions('s2.f(int)'))$$, '0');
-CALL pg_temp.yields($$(SELECT count(*) FROM public.list_functions('f'))$$, '0');
-CALL pg_temp.yields($$(SELECT count(*) FROM public.list_functions(NULL))$$, '0');
+CALL pg_temp.eq($$(SELECT string_agg(f::text, ',' ORDER BY f::text) FROM public.list_functions('s1.f') AS f)$$, 's1.f(integer),s1.f(text)');
+CALL pg_temp.eq($$(SELECT string_agg(f::text, ',') FROM public.list_functions('s1.f(text)') AS f)$$, 's1.f(text)');
+CALL pg_temp.eq($$(SELECT string_agg(f::text, ',') FROM public.list_functions('s2.f') AS f)$$, 's2.f(bigint)');
+CALL pg_temp.eq($$(SELECT string_agg(f::text, ',') FROM public.list_functions('"My S"."F"') AS f)$$, '"My S"."F"()');
+CALL pg_temp.eq($$(SELECT count(*) FROM public.list_functions('"My S".f'))$$, '0');
+CALL pg_temp.eq($$(SELECT count(*) FROM public.list_functions('s1.f(bigint)'))$$, '0');
+CALL pg_temp.eq($$(SELECT count(*) FROM public.list_functions('s2.f(int)'))$$, '0');
+CALL pg_temp.eq($$(SELECT count(*) FROM public.list_functions('f'))$$, '0');
+CALL pg_temp.eq($$(SELECT count(*) FROM public.list_functions(NULL))$$, '0');
 SET LOCAL search_path = s1, public;
-CALL pg_temp.yields($$(SELECT string_agg(f::text, ',' ORDER BY f::text) FROM public.list_functions('f') AS f)$$, 'f(integer),f(text)');
+CALL pg_temp.eq($$(SELECT string_agg(f::text, ',' ORDER BY f::text) FROM public.list_functions('f') AS f)$$, 'f(integer),f(text)');
 RESET search_path;
 
 ROLLBACK;

@@ -6,7 +6,10 @@
 -- empty search_path (they qualify what they use and call each other as
 -- public.*).
 --
--- Run with: psql -v ON_ERROR_STOP=1 -X -q -f THIS_FILE, as a superuser, in a
+-- Run by tests/packages.rs through common::run_sql_file, which sends
+-- tests/sql/prelude.sql (the checks ok, eq and raises) and this file as one
+-- batch; by hand: psql -v ON_ERROR_STOP=1 -X -q -f tests/sql/prelude.sql
+-- -f THIS_FILE. Either way as a superuser, in a
 -- database where pgpm-verify is deployed (jobsctl deploy --package pgpm-verify).
 -- Isolation: the whole file is ONE transaction that is rolled back at the
 -- end, so it leaves nothing behind, roles included (their names start with
@@ -15,61 +18,6 @@
 -- "FAILED: ...", and a passing run prints nothing.
 
 BEGIN;
-
--- Helpers live in pg_temp; like everything else here they vanish at ROLLBACK.
--- They are procedures, so that a passing CALL prints nothing.
-
--- `expr` (an SQL expression, usually one verify_* call) must return true.
-CREATE PROCEDURE pg_temp.holds(expr text)
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  result text;
-BEGIN
-  BEGIN
-    EXECUTE 'SELECT (' || expr || ')::text' INTO result;
-  EXCEPTION WHEN others THEN
-    RAISE EXCEPTION 'FAILED: % raised "%" (SQLSTATE %), expected true', expr, SQLERRM, SQLSTATE;
-  END;
-  IF result IS DISTINCT FROM 'true' THEN
-    RAISE EXCEPTION 'FAILED: % returned %, expected true', expr, coalesce(result, 'NULL');
-  END IF;
-END;
-$fn$;
-
--- `expr` must raise exactly `message` (or match it as a LIKE pattern),
--- with SQLSTATE `state` unless that is NULL.
-CREATE PROCEDURE pg_temp.fails(expr text, message text, state text DEFAULT NULL)
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  result text;
-BEGIN
-  BEGIN
-    EXECUTE 'SELECT (' || expr || ')::text' INTO result;
-  EXCEPTION WHEN others THEN
-    IF NOT (SQLERRM = message OR SQLERRM LIKE message) THEN
-      RAISE EXCEPTION 'FAILED: % raised "%", expected "%"', expr, SQLERRM, message;
-    END IF;
-    IF state IS NOT NULL AND SQLSTATE <> state THEN
-      RAISE EXCEPTION 'FAILED: % raised "%" with SQLSTATE %, expected %', expr, SQLERRM, SQLSTATE, state;
-    END IF;
-    RETURN;
-  END;
-  RAISE EXCEPTION 'FAILED: % returned % instead of raising "%"', expr, coalesce(result, 'NULL'), message;
-END;
-$fn$;
-
--- `actual` (an SQL expression) must evaluate to `expected` (as text).
-CREATE PROCEDURE pg_temp.yields(expr text, expected text)
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  result text;
-BEGIN
-  EXECUTE 'SELECT (' || expr || ')::text' INTO result;
-  IF result IS DISTINCT FROM expected THEN
-    RAISE EXCEPTION 'FAILED: % gave %, expected %', expr, coalesce(result, 'NULL'), coalesce(expected, 'NULL');
-  END IF;
-END;
-$fn$;
 
 -- fixtures: "near" comes before "far" on the path below
 CREATE SCHEMA near;
@@ -93,55 +41,55 @@ CREATE ROLE pv05_r NOLOGIN;
 GRANT SELECT ON far.only_far TO pv05_r;
 
 SET LOCAL search_path = near, far, public;
-CALL pg_temp.fails($$public.verify_table('tbl')$$, 'Nonexistent table --> tbl', '42P01');  -- near.tbl is a view
-CALL pg_temp.holds($$public.verify_view('tbl')$$);
-CALL pg_temp.holds($$public.verify_table('far.tbl')$$);
-CALL pg_temp.holds($$public.verify_table('only_far')$$);
-CALL pg_temp.fails($$public.verify_table('hidden')$$, 'Nonexistent table --> hidden', '42P01');
-CALL pg_temp.holds($$public.verify_domain('kind')$$);
-CALL pg_temp.fails($$public.verify_domain('far.kind')$$, 'Nonexistent domain --> far.kind', '42704');
-CALL pg_temp.holds($$public.verify_function('fn')$$);
-CALL pg_temp.holds($$public.verify_function('fn(int)')$$);
-CALL pg_temp.fails($$public.verify_function('fn_away')$$, 'Nonexistent function --> fn_away', '42883');
-CALL pg_temp.holds($$public.verify_security_definer('sd')$$);
-CALL pg_temp.holds($$public.verify_trigger('far_trg')$$);
-CALL pg_temp.fails($$public.verify_trigger('away_trg')$$, 'Nonexistent trigger --> away_trg', '42704');
-CALL pg_temp.holds($$public.verify_index('far.tbl', 'tbl_pkey')$$);
-CALL pg_temp.fails($$public.verify_index('tbl', 'tbl_pkey')$$, 'Nonexistent index --> tbl_pkey', '42P01');  -- the view has none
-CALL pg_temp.holds($$public.verify_policy('pol', 'only_far')$$);
-CALL pg_temp.holds($$public.verify_security('only_far')$$);
-CALL pg_temp.holds($$public.verify_table_grant('only_far', 'SELECT', 'pv05_r')$$);
-CALL pg_temp.yields($$public.get_schema_from_str('x')$$, 'near');
+CALL pg_temp.raises($$SELECT public.verify_table('tbl')$$, 'Nonexistent table --> tbl', '42P01');  -- near.tbl is a view
+CALL pg_temp.ok($$public.verify_view('tbl')$$);
+CALL pg_temp.ok($$public.verify_table('far.tbl')$$);
+CALL pg_temp.ok($$public.verify_table('only_far')$$);
+CALL pg_temp.raises($$SELECT public.verify_table('hidden')$$, 'Nonexistent table --> hidden', '42P01');
+CALL pg_temp.ok($$public.verify_domain('kind')$$);
+CALL pg_temp.raises($$SELECT public.verify_domain('far.kind')$$, 'Nonexistent domain --> far.kind', '42704');
+CALL pg_temp.ok($$public.verify_function('fn')$$);
+CALL pg_temp.ok($$public.verify_function('fn(int)')$$);
+CALL pg_temp.raises($$SELECT public.verify_function('fn_away')$$, 'Nonexistent function --> fn_away', '42883');
+CALL pg_temp.ok($$public.verify_security_definer('sd')$$);
+CALL pg_temp.ok($$public.verify_trigger('far_trg')$$);
+CALL pg_temp.raises($$SELECT public.verify_trigger('away_trg')$$, 'Nonexistent trigger --> away_trg', '42704');
+CALL pg_temp.ok($$public.verify_index('far.tbl', 'tbl_pkey')$$);
+CALL pg_temp.raises($$SELECT public.verify_index('tbl', 'tbl_pkey')$$, 'Nonexistent index --> tbl_pkey', '42P01');  -- the view has none
+CALL pg_temp.ok($$public.verify_policy('pol', 'only_far')$$);
+CALL pg_temp.ok($$public.verify_security('only_far')$$);
+CALL pg_temp.ok($$public.verify_table_grant('only_far', 'SELECT', 'pv05_r')$$);
+CALL pg_temp.eq($$public.get_schema_from_str('x')$$, 'near');
 
 -- qualified names do not depend on the path
 SET LOCAL search_path = away;
-CALL pg_temp.holds($$public.verify_table('far.tbl')$$);
-CALL pg_temp.holds($$public.verify_function('far.fn(int)')$$);
-CALL pg_temp.holds($$public.verify_trigger('far.far_trg')$$);
-CALL pg_temp.holds($$public.verify_trigger('away_trg')$$);
-CALL pg_temp.fails($$public.verify_table('tbl')$$, 'Nonexistent table --> tbl', '42P01');
+CALL pg_temp.ok($$public.verify_table('far.tbl')$$);
+CALL pg_temp.ok($$public.verify_function('far.fn(int)')$$);
+CALL pg_temp.ok($$public.verify_trigger('far.far_trg')$$);
+CALL pg_temp.ok($$public.verify_trigger('away_trg')$$);
+CALL pg_temp.raises($$SELECT public.verify_table('tbl')$$, 'Nonexistent table --> tbl', '42P01');
 
 -- an empty search_path
 SET LOCAL search_path = '';
-CALL pg_temp.holds($$public.verify_schema('far')$$);
-CALL pg_temp.holds($$public.verify_table('far.tbl')$$);
-CALL pg_temp.holds($$public.verify_view('near.tbl')$$);
-CALL pg_temp.holds($$public.verify_type('far.kind')$$);
-CALL pg_temp.holds($$public.verify_domain('near.kind')$$);
-CALL pg_temp.holds($$public.verify_function('far.fn(integer)', 'pv05_r')$$);
-CALL pg_temp.holds($$public.verify_function('far.fn')$$);
-CALL pg_temp.holds($$public.verify_security_definer('far.sd')$$);
-CALL pg_temp.holds($$public.verify_index('far.tbl', 'tbl_pkey')$$);
-CALL pg_temp.holds($$public.verify_constraint('far.tbl', 'tbl_pkey')$$);
-CALL pg_temp.holds($$public.verify_trigger('far.only_far.far_trg')$$);
-CALL pg_temp.holds($$public.verify_policy('pol', 'far.only_far')$$);
-CALL pg_temp.holds($$public.verify_security('far.only_far')$$);
-CALL pg_temp.holds($$public.verify_table_grant('far.only_far', 'select', 'pv05_r')$$);
-CALL pg_temp.holds($$public.verify_role('pv05_r')$$);
-CALL pg_temp.holds($$public.verify_membership('pv05_r', 'pv05_r')$$);
-CALL pg_temp.holds($$public.verify_extension('plpgsql')$$);
-CALL pg_temp.fails($$public.verify_table('tbl')$$, 'Nonexistent table --> tbl', '42P01');
-CALL pg_temp.fails($$public.verify_function('fn')$$, 'Nonexistent function --> fn', '42883');
-CALL pg_temp.yields($$public.get_schema_from_str('x')$$, NULL);
+CALL pg_temp.ok($$public.verify_schema('far')$$);
+CALL pg_temp.ok($$public.verify_table('far.tbl')$$);
+CALL pg_temp.ok($$public.verify_view('near.tbl')$$);
+CALL pg_temp.ok($$public.verify_type('far.kind')$$);
+CALL pg_temp.ok($$public.verify_domain('near.kind')$$);
+CALL pg_temp.ok($$public.verify_function('far.fn(integer)', 'pv05_r')$$);
+CALL pg_temp.ok($$public.verify_function('far.fn')$$);
+CALL pg_temp.ok($$public.verify_security_definer('far.sd')$$);
+CALL pg_temp.ok($$public.verify_index('far.tbl', 'tbl_pkey')$$);
+CALL pg_temp.ok($$public.verify_constraint('far.tbl', 'tbl_pkey')$$);
+CALL pg_temp.ok($$public.verify_trigger('far.only_far.far_trg')$$);
+CALL pg_temp.ok($$public.verify_policy('pol', 'far.only_far')$$);
+CALL pg_temp.ok($$public.verify_security('far.only_far')$$);
+CALL pg_temp.ok($$public.verify_table_grant('far.only_far', 'select', 'pv05_r')$$);
+CALL pg_temp.ok($$public.verify_role('pv05_r')$$);
+CALL pg_temp.ok($$public.verify_membership('pv05_r', 'pv05_r')$$);
+CALL pg_temp.ok($$public.verify_extension('plpgsql')$$);
+CALL pg_temp.raises($$SELECT public.verify_table('tbl')$$, 'Nonexistent table --> tbl', '42P01');
+CALL pg_temp.raises($$SELECT public.verify_function('fn')$$, 'Nonexistent function --> fn', '42883');
+CALL pg_temp.eq($$public.get_schema_from_str('x')$$, NULL);
 
 ROLLBACK;
