@@ -7,7 +7,10 @@
 -- stale one is, a recovered lock is not revived, INVALID_WORKER_ID, grants,
 -- pinned search_path, named notation.
 --
--- Run with: psql -v ON_ERROR_STOP=1 -X -q -f THIS_FILE, as a superuser, in a
+-- Run by tests/app_jobs.rs through common::run_sql_file, which sends
+-- tests/sql/prelude.sql (the checks ok, eq and raises) and this file as one
+-- batch; by hand: psql -v ON_ERROR_STOP=1 -X -q -f tests/sql/prelude.sql
+-- -f THIS_FILE. Either way as a superuser, in a
 -- database where pgpm-verify, pgpm-default-roles and pgpm-jobs are deployed.
 -- Isolation: the whole file is ONE transaction that is rolled back at the
 -- end.  It empties the app_jobs tables inside that transaction.
@@ -15,38 +18,6 @@
 -- "FAILED: ...".
 
 BEGIN;
-CREATE FUNCTION pg_temp.ok(cond boolean, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF cond IS NOT TRUE THEN
-    RAISE EXCEPTION 'FAILED: %', what;
-  END IF;
-END;
-$fn$;
-
-CREATE FUNCTION pg_temp.eq(actual anyelement, expected anyelement, what text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF actual IS DISTINCT FROM expected THEN
-    RAISE EXCEPTION 'FAILED: %: got %, expected %', what, coalesce(actual::text, 'NULL'), coalesce(expected::text, 'NULL');
-  END IF;
-END;
-$fn$;
-
-CREATE FUNCTION pg_temp.raises(stmt text, message text) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  BEGIN
-    EXECUTE stmt;
-  EXCEPTION WHEN others THEN
-    IF SQLERRM = message OR SQLERRM LIKE message THEN
-      RETURN;
-    END IF;
-    RAISE EXCEPTION 'FAILED: % raised "%", expected "%"', stmt, SQLERRM, message;
-  END;
-  RAISE EXCEPTION 'FAILED: % did not raise (expected "%")', stmt, message;
-END;
-$fn$;
 
 DELETE FROM app_jobs.jobs;
 DELETE FROM app_jobs.scheduled_jobs;
@@ -105,8 +76,8 @@ BEGIN
 END;
 $$;
 
-SELECT pg_temp.raises($q$SELECT app_jobs.refresh_job_locks(NULL)$q$, 'INVALID_WORKER_ID');
-SELECT pg_temp.raises($q$SELECT app_jobs.refresh_job_locks(NULL, ARRAY[1::bigint])$q$, 'INVALID_WORKER_ID');
+CALL pg_temp.raises($q$SELECT app_jobs.refresh_job_locks(NULL)$q$, 'INVALID_WORKER_ID');
+CALL pg_temp.raises($q$SELECT app_jobs.refresh_job_locks(NULL, ARRAY[1::bigint])$q$, 'INVALID_WORKER_ID');
 
 -- privileges: administrator only, SECURITY INVOKER, pinned search_path
 DO $$
