@@ -22,25 +22,11 @@ pub fn directives(verbose: u8) -> &'static str {
 
 /// Install the subscriber for this process (once; later calls do nothing).
 pub fn init(verbose: u8, color: ColorWhen) {
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(text) if !text.trim().is_empty() => EnvFilter::try_new(&text).unwrap_or_else(|e| {
-            eprintln!("warning: RUST_LOG={text:?} is not a valid filter ({e}); using -v's");
-            EnvFilter::new(directives(verbose))
-        }),
-        _ => EnvFilter::new(directives(verbose)),
-    };
-    let ansi = match color {
-        ColorWhen::Always => true,
-        ColorWhen::Never => false,
-        ColorWhen::Auto => {
-            std::io::stderr().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
+    let filter = filter(directives(verbose), true);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(ansi)
+        .with_ansi(ansi(color))
         .with_timer(tracing_subscriber::fmt::time::uptime())
         .try_init();
 }
@@ -54,12 +40,7 @@ pub fn init_worker(verbose: u8, color: ColorWhen, json: bool) {
         1 => "warn,jobsctl=debug",
         _ => directives(verbose),
     };
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(text) if !text.trim().is_empty() => {
-            EnvFilter::try_new(&text).unwrap_or_else(|_| EnvFilter::new(default))
-        }
-        _ => EnvFilter::new(default),
-    };
+    let filter = filter(default, !json);
     if json {
         let _ = tracing_subscriber::fmt()
             .json()
@@ -69,17 +50,36 @@ pub fn init_worker(verbose: u8, color: ColorWhen, json: bool) {
             .try_init();
         return;
     }
-    let ansi = match color {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi(color))
+        .try_init();
+}
+
+/// `RUST_LOG` when set (an invalid one falls back to `default`, with a
+/// warning when `warn`), else `default`.
+fn filter(default: &str, warn: bool) -> EnvFilter {
+    match std::env::var("RUST_LOG") {
+        Ok(text) if !text.trim().is_empty() => EnvFilter::try_new(&text).unwrap_or_else(|e| {
+            if warn {
+                eprintln!("warning: RUST_LOG={text:?} is not a valid filter ({e}); using -v's");
+            }
+            EnvFilter::new(default)
+        }),
+        _ => EnvFilter::new(default),
+    }
+}
+
+/// Colour on stderr: `--color`, where `auto` means a terminal and no
+/// `NO_COLOR`.
+fn ansi(color: ColorWhen) -> bool {
+    match color {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
         ColorWhen::Auto => {
             std::io::stderr().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .try_init();
+    }
 }

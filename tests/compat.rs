@@ -384,18 +384,25 @@ fn installed_lib(ws: &TempWorkspace, deploy_sql: &str, verify_sql: &str) {
     );
 }
 
+/// A database where `app`, requiring the installed module `lib`, was
+/// deployed with `lib`'s first release.
+fn app_on_lib_v1(label: &str) -> (TestDb, TempWorkspace) {
+    let db = TestDb::new(label);
+    let ws = TempWorkspace::new();
+    ws.package("app", &["lib"])
+        .change("app", "t", "CREATE TABLE t ();");
+    installed_lib(&ws, HELLO_V1, "SELECT hello();\n");
+    deploy(&db, &ws).success();
+    (db, ws)
+}
+
 const HELLO_V1: &str =
     "CREATE FUNCTION hello() RETURNS text LANGUAGE sql AS $$ SELECT 'hello' $$;\n";
 const HELLO_V2: &str = "-- 1.1: a comment, the same function\nCREATE FUNCTION hello() RETURNS text LANGUAGE sql AS $$ SELECT 'hello' $$;\n";
 
 #[test]
 fn drift_in_an_installed_module_is_kept_when_its_verify_scripts_pass() {
-    let db = TestDb::new("kept_drift");
-    let ws = TempWorkspace::new();
-    ws.package("app", &["lib"])
-        .change("app", "t", "CREATE TABLE t ();");
-    installed_lib(&ws, HELLO_V1, "SELECT hello();\n");
-    deploy(&db, &ws).success();
+    let (db, ws) = app_on_lib_v1("kept_drift");
     // The module is upgraded on disk; the database keeps the old release.
     installed_lib(&ws, HELLO_V2, "SELECT hello();\n");
     ws.change("app", "u", "CREATE TABLE u ();");
@@ -431,12 +438,7 @@ fn drift_in_an_installed_module_is_kept_when_its_verify_scripts_pass() {
 
 #[test]
 fn status_exit_code_passes_kept_drift_and_fails_it_with_strict() {
-    let db = TestDb::new("status_drift");
-    let ws = TempWorkspace::new();
-    ws.package("app", &["lib"])
-        .change("app", "t", "CREATE TABLE t ();");
-    installed_lib(&ws, HELLO_V1, "SELECT hello();\n");
-    deploy(&db, &ws).success();
+    let (db, ws) = app_on_lib_v1("status_drift");
     installed_lib(&ws, HELLO_V2, "SELECT hello();\n");
     jobsctl_on(&db)
         .args(["status", "--exit-code", "-w"])
@@ -453,12 +455,7 @@ fn status_exit_code_passes_kept_drift_and_fails_it_with_strict() {
 
 #[test]
 fn drift_in_an_installed_module_is_an_error_with_strict_or_its_package_setting() {
-    let db = TestDb::new("strict_drift");
-    let ws = TempWorkspace::new();
-    ws.package("app", &["lib"])
-        .change("app", "t", "CREATE TABLE t ();");
-    installed_lib(&ws, HELLO_V1, "SELECT hello();\n");
-    deploy(&db, &ws).success();
+    let (db, ws) = app_on_lib_v1("strict_drift");
     installed_lib(&ws, HELLO_V2, "SELECT hello();\n");
     jobsctl_on(&db)
         .args(["deploy", "--strict", "-w"])
@@ -476,12 +473,7 @@ fn drift_in_an_installed_module_is_an_error_with_strict_or_its_package_setting()
 
 #[test]
 fn drift_in_an_installed_module_whose_verify_fails_stops_the_deploy() {
-    let db = TestDb::new("unverified_drift");
-    let ws = TempWorkspace::new();
-    ws.package("app", &["lib"])
-        .change("app", "t", "CREATE TABLE t ();");
-    installed_lib(&ws, HELLO_V1, "SELECT hello();\n");
-    deploy(&db, &ws).success();
+    let (db, ws) = app_on_lib_v1("unverified_drift");
     // The new release's function has another name: the old one does not provide it.
     installed_lib(
         &ws,
@@ -534,12 +526,7 @@ fn a_pgpm_apply_json_proxy_module_is_reported_as_unsupported() {
 
 #[test]
 fn replace_drift_deploys_the_local_scripts_in_place_of_a_drifted_installed_change() {
-    let db = TestDb::new("replace_drift");
-    let ws = TempWorkspace::new();
-    ws.package("app", &["lib"])
-        .change("app", "t", "CREATE TABLE t ();");
-    installed_lib(&ws, HELLO_V1, "SELECT hello();\n");
-    deploy(&db, &ws).success();
+    let (db, ws) = app_on_lib_v1("replace_drift");
     // The installed release's function does not provide what the local one does.
     let hello_v3 = "CREATE FUNCTION hello(who text DEFAULT 'you') RETURNS text LANGUAGE sql AS $$ SELECT 'hello ' || who $$;\n";
     installed_lib(&ws, hello_v3, "SELECT hello('me');\n");
@@ -579,12 +566,7 @@ fn replace_drift_deploys_the_local_scripts_in_place_of_a_drifted_installed_chang
 
 #[test]
 fn drift_replace_in_jobsctl_toml_replaces_that_package_only() {
-    let db = TestDb::new("replace_policy");
-    let ws = TempWorkspace::new();
-    ws.package("app", &["lib"])
-        .change("app", "t", "CREATE TABLE t ();");
-    installed_lib(&ws, HELLO_V1, "SELECT hello();\n");
-    deploy(&db, &ws).success();
+    let (db, ws) = app_on_lib_v1("replace_policy");
     installed_lib(&ws, HELLO_V2, "SELECT hello();\n");
     ws.write("jobsctl.toml", "[packages.lib]\ndrift = \"replace\"\n");
     deploy(&db, &ws)

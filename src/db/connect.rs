@@ -60,6 +60,40 @@ struct Failure {
     error: postgres::Error,
 }
 
+/// Every failed attempt of one connect, and the notes its error message
+/// will carry (as libpq words them).
+#[derive(Default)]
+struct Tried {
+    failures: Vec<Failure>,
+    notes: Vec<String>,
+}
+
+impl Tried {
+    /// `attempt` at `endpoint` failed; a refused password that came from
+    /// the password file says so, once.
+    fn failed(
+        &mut self,
+        endpoint: &Endpoint,
+        attempt: Attempt,
+        error: postgres::Error,
+        password_file: Option<&std::path::Path>,
+    ) {
+        if let Some(path) = password_file
+            && error.code() == Some(&postgres::error::SqlState::INVALID_PASSWORD)
+        {
+            let note = format!("password retrieved from file \"{}\"", path.display());
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
+        self.failures.push(Failure {
+            endpoint: endpoint.to_string(),
+            attempt,
+            error,
+        });
+    }
+}
+
 impl Settings {
     /// Connect. The session's `application_name` is `jobsctl` unless
     /// `PGAPPNAME`/`application_name` says otherwise; TCP keepalives are on
@@ -70,10 +104,9 @@ impl Settings {
     /// is passed to `notices` when given.
     pub fn connect(&self, notices: Option<NoticeHandler>) -> Result<postgres::Client, DbError> {
         let mut connector: Option<MakeRustlsConnect> = None;
-        let mut failures = Vec::new();
-        let mut notes: Vec<String> = Vec::new();
+        let mut tried = Tried::default();
         for endpoint in &self.endpoints {
-            let (password, from_file) = self.password_for(endpoint, &mut notes)?;
+            let (password, from_file) = self.password_for(endpoint, &mut tried.notes)?;
             let plan = attempts(self.ssl_mode, endpoint);
             for (i, attempt) in plan.iter().copied().enumerate() {
                 let config = self.config(endpoint, password.as_deref(), attempt, notices.clone());
@@ -91,20 +124,7 @@ impl Settings {
                     Ok(client) => return Ok(client),
                     Err(error) => {
                         let again = i + 1 < plan.len() && retry_after(attempt, &error);
-                        if let Some(path) = &from_file
-                            && error.code() == Some(&postgres::error::SqlState::INVALID_PASSWORD)
-                        {
-                            let note =
-                                format!("password retrieved from file \"{}\"", path.display());
-                            if !notes.contains(&note) {
-                                notes.push(note);
-                            }
-                        }
-                        failures.push(Failure {
-                            endpoint: endpoint.to_string(),
-                            attempt,
-                            error,
-                        });
+                        tried.failed(endpoint, attempt, error, from_file.as_deref());
                         if !again {
                             break;
                         }
@@ -112,7 +132,7 @@ impl Settings {
                 }
             }
         }
-        Err(self.connect_error(failures, &notes))
+        Err(self.connect_error(tried.failures, &tried.notes))
     }
 
     /// Send a cancel request for whatever `token`'s session is running
@@ -153,10 +173,9 @@ impl Settings {
         DbError,
     > {
         let mut connector: Option<MakeRustlsConnect> = None;
-        let mut failures = Vec::new();
-        let mut notes: Vec<String> = Vec::new();
+        let mut tried = Tried::default();
         for endpoint in &self.endpoints {
-            let (password, from_file) = self.password_for(endpoint, &mut notes)?;
+            let (password, from_file) = self.password_for(endpoint, &mut tried.notes)?;
             let plan = attempts(self.ssl_mode, endpoint);
             for (i, attempt) in plan.iter().copied().enumerate() {
                 let config = self.async_config(endpoint, password.as_deref(), attempt);
@@ -180,20 +199,7 @@ impl Settings {
                     Ok(pair) => return Ok(pair),
                     Err(error) => {
                         let again = i + 1 < plan.len() && retry_after(attempt, &error);
-                        if let Some(path) = &from_file
-                            && error.code() == Some(&postgres::error::SqlState::INVALID_PASSWORD)
-                        {
-                            let note =
-                                format!("password retrieved from file \"{}\"", path.display());
-                            if !notes.contains(&note) {
-                                notes.push(note);
-                            }
-                        }
-                        failures.push(Failure {
-                            endpoint: endpoint.to_string(),
-                            attempt,
-                            error,
-                        });
+                        tried.failed(endpoint, attempt, error, from_file.as_deref());
                         if !again {
                             break;
                         }
@@ -201,7 +207,7 @@ impl Settings {
                 }
             }
         }
-        Err(self.connect_error(failures, &notes))
+        Err(self.connect_error(tried.failures, &tried.notes))
     }
 
     /// The password for one host, and the file it came from; a password

@@ -90,6 +90,25 @@ impl DbError {
     }
 }
 
+/// A failed statement as `message [SQLSTATE xxxxx]`, with the detail and
+/// hint when the server gave them; the client library's text for
+/// connection errors.
+pub fn describe_error(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{} [SQLSTATE {}]", db.message(), db.code().code());
+            if let Some(detail) = db.detail() {
+                let _ = write!(text, "; detail: {detail}");
+            }
+            if let Some(hint) = db.hint() {
+                let _ = write!(text, "; hint: {hint}");
+            }
+            text
+        }
+        None => error.to_string(),
+    }
+}
+
 /// A client error as one readable line: tokio-postgres' own `Display`
 /// says only "db error" or "error connecting to server", the useful part
 /// is in the source chain.

@@ -41,7 +41,7 @@ mod settings;
 mod tls;
 
 pub use createdb::{CreateOutcome, create_database};
-pub use error::DbError;
+pub use error::{DbError, describe_error};
 pub use settings::{Settings, SslMode};
 
 /// Receives every notice and warning the server sends on a connection.

@@ -2,6 +2,7 @@
 //! raise carry pgpm's exact message text, so an error recorded by jobsctl
 //! reads like one recorded by pgpm.
 
+use crate::db::describe_error as describe;
 use postgres::error::DbError;
 
 #[derive(Debug, thiserror::Error)]
@@ -107,24 +108,6 @@ impl RegistryError {
             }
             _ => None,
         }
-    }
-}
-
-/// `message [SQLSTATE xxxxx]`, with the detail and hint when the server gave
-/// them; the client library's text for connection errors.
-fn describe(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => {
-            let mut text = format!("{} [SQLSTATE {}]", db.message(), db.code().code());
-            if let Some(detail) = db.detail() {
-                text.push_str(&format!("; detail: {detail}"));
-            }
-            if let Some(hint) = db.hint() {
-                text.push_str(&format!("; hint: {hint}"));
-            }
-            text
-        }
-        None => error.to_string(),
     }
 }
 

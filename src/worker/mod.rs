@@ -113,19 +113,7 @@ pub enum Error {
 
 /// A server error with its SQLSTATE, detail and hint.
 pub fn describe(error: &tokio_postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => {
-            let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
-            if let Some(detail) = db.detail() {
-                text.push_str(&format!("; detail: {detail}"));
-            }
-            if let Some(hint) = db.hint() {
-                text.push_str(&format!("; hint: {hint}"));
-            }
-            text
-        }
-        None => error.to_string(),
-    }
+    crate::db::describe_error(error)
 }
 
 /// Run until stopped.
