@@ -106,6 +106,23 @@ pub enum Command {
     /// Show deployed, pending and drifted changes per package.
     #[command(after_help = EXIT_CODES)]
     Status(StatusArgs),
+    /// Take over an app_jobs installation that pgpm deployed from the upstream
+    /// package (@pgpm/database-jobs 0.16.0), in place, without losing a job.
+    ///
+    /// Recognises the installation by its registry rows (every script hash
+    /// as published) and its catalog, checks the rows against our
+    /// constraints (refusing, by id, what they reject), user objects that
+    /// depend on app_jobs, the roles pgpm-default-roles would change and
+    /// ownership; then, in ONE transaction under the deploy lock and
+    /// ACCESS EXCLUSIVE locks on the three tables: deploys pgpm-verify's and
+    /// pgpm-default-roles' pending changes, converts the tables in place,
+    /// runs every pgpm-jobs change (the shared functions replaced with
+    /// CREATE OR REPLACE), recounts job_queues keeping every lock, and
+    /// rewrites the registry as `jobsctl deploy` would have written it.
+    /// Exits 0 when adopted or when there is nothing to adopt, 1 when refused
+    /// or failed (nothing changed). See README, "Adopting an existing installation".
+    #[command(after_help = EXIT_CODES)]
+    Adopt(AdoptArgs),
     /// Show the registry's event history (deploys, reverts, failures), newest first.
     #[command(after_help = EXIT_CODES)]
     Log(LogArgs),
@@ -427,6 +444,26 @@ pub struct DeployArgs {
     /// `[defaults] lock_timeout` of jobsctl.toml, else 60.
     #[arg(long, value_name = "SECONDS", env = "JOBSCTL_LOCK_TIMEOUT")]
     pub lock_timeout: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Print every check and step and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long to wait for another deployer's lock, and for the app_jobs
+    /// table locks (tried for 2 s at a time, so that workers queued behind
+    /// the request are not held up), in seconds; default: `[defaults]
+    /// lock_timeout` of jobsctl.toml, else 60.
+    #[arg(long, value_name = "SECONDS", env = "JOBSCTL_LOCK_TIMEOUT")]
+    pub lock_timeout: Option<f64>,
+    /// Accept that pgpm-default-roles changes existing roles (e.g. makes a
+    /// LOGIN `administrator` NOLOGIN, adds BYPASSRLS and memberships); roles
+    /// are shared by every database of the cluster.
+    #[arg(long)]
+    pub allow_role_changes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! PostgreSQL. See README.md for the user's view and each module's docs for
 //! its part; data flows files → plan → package → resolve → engine → output.
 
+pub mod adopt;
 pub mod bench;
 pub mod cli;
 pub mod commands;

@@ -2,6 +2,7 @@
 //! library modules and hand the result to the printer. `project` merges
 //! flags with jobsctl.toml and picks the database.
 
+mod adopt;
 mod bench;
 mod deploy;
 mod dev;
@@ -41,6 +42,10 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
         Command::Status(args) => {
             let project = load(Some(&args.workspace))?;
             deploy::run_status(&project, args, printer).map_err(|e| project.hint(e))
+        }
+        Command::Adopt(args) => {
+            let project = load(None)?;
+            adopt::run(&project, args, printer).map_err(|e| project.hint(e))
         }
         Command::Log(args) => {
             let project = load(None)?;

@@ -201,7 +201,10 @@ fn pending<'s>(
 
 /// Every native extension that a package with pending changes requires
 /// must be installed or available on the server, or nothing runs.
-fn check_extensions(client: &mut postgres::Client, todo: &[&ChangeStatus]) -> Result<(), Error> {
+pub(crate) fn check_extensions(
+    client: &mut postgres::Client,
+    todo: &[&ChangeStatus],
+) -> Result<(), Error> {
     let mut needed: Vec<(&str, &str)> = Vec::new();
     for status in todo {
         for extension in &status.package.extensions {
@@ -240,7 +243,7 @@ fn check_extensions(client: &mut postgres::Client, todo: &[&ChangeStatus]) -> Re
 /// verify script of each must pass against what is deployed (in a
 /// transaction rolled back at once). Each package's kept drift is then
 /// reported as a warning.
-fn check_kept_drift(
+pub(crate) fn check_kept_drift(
     client: &mut postgres::Client,
     kept: &[(&ChangeStatus, Drift)],
     progress: &mut dyn FnMut(Progress),

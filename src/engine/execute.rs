@@ -261,6 +261,20 @@ impl Executor<'_> {
         results: &mut Vec<ChangeResult>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), Error> {
+        self.apply_open(work, hooks, results, progress)?;
+        self.commit()
+    }
+
+    /// [`Executor::apply`] without the final commit: with [`TxScope::All`]
+    /// the transaction stays open for more work (`jobsctl adopt` runs its
+    /// own SQL between and after the changes, all in one transaction).
+    pub fn apply_open(
+        &mut self,
+        work: &[Work],
+        hooks: Hooks,
+        results: &mut Vec<ChangeResult>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), Error> {
         // (transaction, result index) of changes whose transaction is open.
         let mut in_open_tx: Vec<(u64, usize)> = Vec::new();
         for item in work {
@@ -324,7 +338,7 @@ impl Executor<'_> {
             }
             progress(Progress::Change(results.last().expect("just pushed")));
         }
-        self.commit()
+        Ok(())
     }
 
     fn apply_one(

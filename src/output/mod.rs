@@ -22,6 +22,7 @@
 //! status, log), `scaffold` (init, add, tag, export, bundle), `dev`,
 //! `schedule` and `bench`.
 
+mod adopt;
 mod bench;
 mod dev;
 mod plan;

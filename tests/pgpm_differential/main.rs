@@ -26,6 +26,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod adopt;
 mod compare;
 mod driver;
 mod fixtures;
