@@ -21,9 +21,11 @@ SELECT kind, name, detail FROM (
     LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
    WHERE c.relnamespace = 'app_jobs'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c')
   UNION ALL
+  -- NOT NULL is read from the columns: PostgreSQL 18 also catalogs it as
+  -- constraints (contype 'n'), which earlier majors do not have.
   SELECT 'constraint', c.relname || '.' || k.conname, pg_catalog.pg_get_constraintdef(k.oid)
     FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
-   WHERE c.relnamespace = 'app_jobs'::regnamespace
+   WHERE c.relnamespace = 'app_jobs'::regnamespace AND k.contype <> 'n'
   UNION ALL
   SELECT 'index', i.relname, pg_catalog.pg_get_indexdef(i.oid)
     FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
