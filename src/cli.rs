@@ -320,6 +320,10 @@ pub struct BenchArgs {
     /// (`npm ci`); default bench/graphile of the current directory.
     #[arg(long, value_name = "DIR")]
     pub graphile_dir: Option<PathBuf>,
+    /// worker scenario: also run this jobsctl binary's worker (noop), e.g. a
+    /// build from before a change, to measure the change in the same run.
+    #[arg(long, value_name = "PATH")]
+    pub baseline_exe: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -56,6 +56,8 @@ pub struct RunnerResult {
     pub ratio_to_graphile: Option<f64>,
     /// per_second over graphile-worker's with its batching on.
     pub ratio_to_graphile_batched: Option<f64>,
+    /// per_second over the baseline binary's noop (`--baseline-exe`).
+    pub ratio_to_baseline: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,6 +70,7 @@ pub struct WorkerSample {
 
 const NOOP: &str = "jobsctl worker (noop)";
 const EXEC: &str = "jobsctl worker (exec /bin/true)";
+const BASELINE: &str = "baseline jobsctl worker (noop)";
 const GRAPHILE: &str = "graphile-worker";
 const GRAPHILE_BATCHED: &str = "graphile-worker (batched)";
 
@@ -75,6 +78,9 @@ const GRAPHILE_BATCHED: &str = "graphile-worker (batched)";
 pub struct WorkerBench {
     /// The jobsctl binary to run (normally this one).
     pub exe: PathBuf,
+    /// Another jobsctl binary whose worker runs `noop` too (a build before
+    /// a change, to measure the change in the same run).
+    pub baseline_exe: Option<PathBuf>,
     /// The folder with `run.mjs` and graphile-worker installed (`npm ci`).
     pub graphile_dir: PathBuf,
     pub processes: usize,
@@ -108,6 +114,9 @@ pub fn run(
         Some(_) => None,
     };
     let mut runners = vec![NOOP, EXEC];
+    if bench.baseline_exe.is_some() {
+        runners.push(BASELINE);
+    }
     if graphile_missing.is_none() {
         runners.extend([GRAPHILE, GRAPHILE_BATCHED]);
     }
@@ -159,6 +168,7 @@ pub fn run(
     };
     let graphile = graphile_missing.is_none().then(|| rate(GRAPHILE).2);
     let graphile_batched = graphile_missing.is_none().then(|| rate(GRAPHILE_BATCHED).2);
+    let baseline = bench.baseline_exe.is_some().then(|| rate(BASELINE).2);
     let results: Vec<RunnerResult> = runners
         .iter()
         .map(|&runner| {
@@ -172,6 +182,7 @@ pub fn run(
                 ratio_to_graphile_batched: graphile_batched
                     .filter(|g| *g > 0.0)
                     .map(|g| per_second / g),
+                ratio_to_baseline: baseline.filter(|b| *b > 0.0).map(|b| per_second / b),
             }
         })
         .collect();
@@ -238,7 +249,11 @@ fn one_run(
                     );
                 cmd
             } else {
-                let mut cmd = Command::new(&bench.exe);
+                let exe = match (runner, &bench.baseline_exe) {
+                    (BASELINE, Some(exe)) => exe,
+                    _ => &bench.exe,
+                };
+                let mut cmd = Command::new(exe);
                 let task = if runner == EXEC {
                     "bench=exec:/bin/true"
                 } else {
@@ -401,19 +416,20 @@ pub fn human(report: &WorkerReport) -> String {
         report.rounds
     );
     out.push_str(&format!(
-        "{:<34} {:>8} {:>9} {:>11} {:>10} {:>12}\n",
-        "runner", "jobs", "seconds", "jobs/s", "x graphile", "x g.batched"
+        "{:<34} {:>8} {:>9} {:>11} {:>10} {:>12} {:>10}\n",
+        "runner", "jobs", "seconds", "jobs/s", "x graphile", "x g.batched", "x baseline"
     ));
     let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
     for r in &report.results {
         out.push_str(&format!(
-            "{:<34} {:>8} {:>9.2} {:>11.0} {:>10} {:>12}\n",
+            "{:<34} {:>8} {:>9.2} {:>11.0} {:>10} {:>12} {:>10}\n",
             r.runner,
             r.jobs,
             r.seconds,
             r.per_second,
             f(r.ratio_to_graphile),
-            f(r.ratio_to_graphile_batched)
+            f(r.ratio_to_graphile_batched),
+            f(r.ratio_to_baseline)
         ));
     }
     if let Some(ms) = report.exec_overhead_ms_per_job {

@@ -125,6 +125,7 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
             let jobs = args.jobs.unwrap_or(if args.short { 200 } else { 10_000 });
             let input = bench::worker::WorkerBench {
                 exe: std::env::current_exe()?,
+                baseline_exe: args.baseline_exe.clone(),
                 graphile_dir: args
                     .graphile_dir
                     .clone()
