@@ -673,6 +673,81 @@ fn scheduled_jobs_fire_through_the_worker() {
     assert_eq!(w.wait(), Some(0), "{}", w.log());
 }
 
+/// Three workers fire a one-minute schedule over the same window: its
+/// `next_run_at` set 30 minutes back with `catchup: backfill` (so 31 slots
+/// are due at once, the catch-up the SQL allows) and `end` at the current
+/// minute (so no new slot comes while the test runs). Every worker calls
+/// `run_due_scheduled_jobs` at start and every second; none of them handles
+/// the task, so the spawned jobs stay and can be counted: exactly one per
+/// slot.
+#[test]
+fn three_workers_fire_each_minute_slot_exactly_once() {
+    let db = deployed("worker_schedule_three");
+    db.client()
+        .batch_execute(&format!(
+            "BEGIN;
+             SELECT app_jobs.add_scheduled_job('{TENANT}', 'minute', '{{}}'::json,
+               json_build_object('rule', '* * * * *', 'catchup', 'backfill', 'catchupWindow', '1 hour',
+                 'end', to_char(date_trunc('minute', now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')));
+             UPDATE app_jobs.scheduled_jobs SET next_run_at = date_trunc('minute', now()) - interval '30 minutes';
+             CREATE TABLE window_end AS SELECT date_trunc('minute', now()) AS at;
+             COMMIT;"
+        ))
+        .unwrap();
+    let mut workers: Vec<Worker> = (0..3)
+        .map(|_| {
+            Worker::start(
+                &db,
+                &["--poll-interval", "0.2", "--task", "other=noop"],
+                &[],
+            )
+        })
+        .collect();
+    let count = || {
+        db.value("SELECT count(*) FROM app_jobs.jobs WHERE task_identifier = 'minute'")
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+    };
+    wait_until("31 scheduled jobs", || count() >= 31);
+    // Let every worker tick a few more times over the same (used up) window.
+    std::thread::sleep(Duration::from_millis(2500));
+    for w in &workers {
+        w.signal(libc::SIGTERM);
+    }
+    for w in &mut workers {
+        assert_eq!(w.wait(), Some(0), "{}", w.log());
+    }
+    let row = db
+        .client()
+        .query_one(
+            "SELECT count(*), count(DISTINCT j.run_at),
+                    count(*) FILTER (WHERE j.run_at = date_trunc('minute', j.run_at)),
+                    min(j.run_at) = e.at - interval '30 minutes', max(j.run_at) = e.at
+               FROM app_jobs.jobs AS j, window_end AS e
+              WHERE j.task_identifier = 'minute'
+              GROUP BY e.at",
+            &[],
+        )
+        .unwrap();
+    let (jobs, slots, aligned): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(
+        (jobs, slots, aligned),
+        (31, 31, 31),
+        "one job per minute slot"
+    );
+    assert!(
+        row.get::<_, bool>(3) && row.get::<_, bool>(4),
+        "slots -30 min ..= the window's end"
+    );
+    assert_eq!(
+        db.value("SELECT count(*) FROM app_jobs.scheduled_jobs WHERE next_run_at IS NULL")
+            .as_deref(),
+        Some("1"),
+        "past its end, the definition has no next slot"
+    );
+}
+
 #[test]
 fn metrics_are_served() {
     let db = deployed("worker_metrics");
