@@ -584,6 +584,52 @@ fn a_live_workers_long_job_is_not_taken_over() {
 }
 
 #[test]
+fn a_job_whose_lock_is_lost_is_stopped_and_not_reported() {
+    let db = deployed("worker_lock_lost");
+    // refresh every 250 ms
+    short_expiry(&db, "1 second");
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let task = r#"slow=exec:sh -c 'echo $$ > "$OUT/started"; sleep 30; echo "$JOBSCTL_JOB_ID" >> "$OUT/effects"'"#;
+    let id = add_job(&db, "slow", "{}", 5);
+    let mut w = Worker::start(
+        &db,
+        &["--no-schedule", "--poll-interval", "0.2", "--task", task],
+        &[("OUT", dir)],
+    );
+    wait_until("the job to start", || {
+        std::fs::read_to_string(out.path().join("started")).is_ok_and(|t| t.ends_with('\n'))
+    });
+    let pid = std::fs::read_to_string(out.path().join("started"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    // Another holder takes the job (as after an expiry), locked well ahead
+    // so that nobody recovers it during the test.
+    db.client()
+        .execute(
+            "UPDATE app_jobs.jobs SET locked_by = 'intruder', locked_at = now() + interval '1 hour' WHERE id = $1",
+            &[&id],
+        )
+        .unwrap();
+    wait_until("the handler to be stopped", || {
+        !Path::new(&format!("/proc/{pid}")).exists() && w.log().contains("lock_lost")
+    });
+    assert!(
+        !out.path().join("effects").exists(),
+        "the handler did not finish"
+    );
+    assert_eq!(
+        job_row(&db, id),
+        Some((1, None, Some("intruder".to_string()))),
+        "neither completed nor failed by the worker"
+    );
+    w.signal(libc::SIGTERM);
+    assert_eq!(w.wait(), Some(0), "{}", w.log());
+    assert_eq!(job_row(&db, id).unwrap().2.as_deref(), Some("intruder"));
+}
+
+#[test]
 fn sigterm_drains_running_jobs_and_the_timeout_releases_the_rest() {
     let db = deployed("worker_sigterm");
     let out = tempfile::tempdir().unwrap();
