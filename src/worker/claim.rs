@@ -111,11 +111,7 @@ pub async fn run(shared: &Arc<Shared>, conn: &mut Conn) {
             return;
         }
         tokio::select! {
-            _ = shared.wake.notified() => {
-                // Every idle worker hears the same notification: spread
-                // their claims instead of sending them all at once.
-                tokio::time::sleep(jitter()).await;
-            }
+            _ = shared.wake.notified() => {}
             _ = tokio::time::sleep(poll) => {}
             _ = shared.slot_freed.notified(), if shared.options.once => {}
             _ = stop.wait_for(|s| *s) => return,
@@ -137,17 +133,6 @@ async fn gather(shared: &Shared) {
             return;
         }
     }
-}
-
-/// At most this long between a notification and the claim it triggers.
-const JITTER: Duration = Duration::from_millis(5);
-
-/// A random pause in `0..=JITTER` (std's per-instance random hash keys are
-/// random enough for spreading claims).
-fn jitter() -> Duration {
-    use std::hash::BuildHasher;
-    let random = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
-    Duration::from_micros(random % (JITTER.as_micros() as u64 + 1))
 }
 
 /// How long a full worker waits for more of its slots to free before claiming.
