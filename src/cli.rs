@@ -321,9 +321,26 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100))]
     pub rounds: Option<u64>,
     /// Only this scenario (repeatable): steady, burndown, stuck, idle0, idle, enqueue, batched,
-    /// deploy (jobsctl deploy into fresh databases next to psql --single-transaction).
+    /// deploy (jobsctl deploy into fresh databases next to psql --single-transaction),
+    /// worker (jobsctl worker next to graphile-worker's runner; only when named).
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,
+    /// worker scenario: jobs at once per worker process (--clients is the
+    /// number of processes of each runner).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub concurrency: u32,
+    /// worker scenario: jobs per round for the no-op runners (default 10000,
+    /// with --short 200); the exec runner gets a fifth.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs: Option<u64>,
+    /// worker scenario: the folder with run.mjs and graphile-worker installed
+    /// (`npm ci`); default bench/graphile of the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub graphile_dir: Option<PathBuf>,
+    /// worker scenario: also run this jobsctl binary's worker (noop), e.g. a
+    /// build from before a change, to measure the change in the same run.
+    #[arg(long, value_name = "PATH")]
+    pub baseline_exe: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

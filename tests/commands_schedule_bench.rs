@@ -107,3 +107,55 @@ fn bench_short_runs_every_scenario_and_cleans_up() {
         .get::<_, i64>(0);
     assert_eq!(leftovers, 0, "the bench database is dropped");
 }
+
+/// The worker scenario's harness, tiny: one jobsctl worker process per
+/// runner, 20 jobs, one round; graphile-worker is left out (no `npm ci` in
+/// CI), which the report says.
+#[test]
+fn bench_worker_scenario_runs_the_worker_and_says_what_is_missing() {
+    let db = TestDb::new("bench_worker");
+    let output = jobsctl_on(&db)
+        .args([
+            "bench",
+            "--short",
+            "--scenario",
+            "worker",
+            "--clients",
+            "1",
+            "--concurrency",
+            "2",
+            "--jobs",
+            "20",
+            "--rounds",
+            "1",
+            "--graphile-dir",
+            "/nonexistent/jobsctl-bench-graphile",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = common::json_stdout(&output);
+    let worker = &report["worker"];
+    let results = worker["results"].as_array().expect("worker results");
+    for runner in ["jobsctl worker (noop)", "jobsctl worker (exec /bin/true)"] {
+        let r = results
+            .iter()
+            .find(|r| r["runner"] == runner)
+            .unwrap_or_else(|| panic!("no {runner}: {report}"));
+        assert!(r["jobs"].as_u64().unwrap() > 0, "{report}");
+        assert!(r["per_second"].as_f64().unwrap() > 0.0, "{report}");
+    }
+    assert!(
+        worker["graphile_missing"]
+            .as_str()
+            .is_some_and(|m| m.contains("npm ci") || m.contains("node")),
+        "{report}"
+    );
+    assert!(report["results"].as_array().unwrap().is_empty(), "{report}");
+}

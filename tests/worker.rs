@@ -584,6 +584,52 @@ fn a_live_workers_long_job_is_not_taken_over() {
 }
 
 #[test]
+fn a_job_whose_lock_is_lost_is_stopped_and_not_reported() {
+    let db = deployed("worker_lock_lost");
+    // refresh every 250 ms
+    short_expiry(&db, "1 second");
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let task = r#"slow=exec:sh -c 'echo $$ > "$OUT/started"; sleep 30; echo "$JOBSCTL_JOB_ID" >> "$OUT/effects"'"#;
+    let id = add_job(&db, "slow", "{}", 5);
+    let mut w = Worker::start(
+        &db,
+        &["--no-schedule", "--poll-interval", "0.2", "--task", task],
+        &[("OUT", dir)],
+    );
+    wait_until("the job to start", || {
+        std::fs::read_to_string(out.path().join("started")).is_ok_and(|t| t.ends_with('\n'))
+    });
+    let pid = std::fs::read_to_string(out.path().join("started"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    // Another holder takes the job (as after an expiry), locked well ahead
+    // so that nobody recovers it during the test.
+    db.client()
+        .execute(
+            "UPDATE app_jobs.jobs SET locked_by = 'intruder', locked_at = now() + interval '1 hour' WHERE id = $1",
+            &[&id],
+        )
+        .unwrap();
+    wait_until("the handler to be stopped", || {
+        !Path::new(&format!("/proc/{pid}")).exists() && w.log().contains("lock_lost")
+    });
+    assert!(
+        !out.path().join("effects").exists(),
+        "the handler did not finish"
+    );
+    assert_eq!(
+        job_row(&db, id),
+        Some((1, None, Some("intruder".to_string()))),
+        "neither completed nor failed by the worker"
+    );
+    w.signal(libc::SIGTERM);
+    assert_eq!(w.wait(), Some(0), "{}", w.log());
+    assert_eq!(job_row(&db, id).unwrap().2.as_deref(), Some("intruder"));
+}
+
+#[test]
 fn sigterm_drains_running_jobs_and_the_timeout_releases_the_rest() {
     let db = deployed("worker_sigterm");
     let out = tempfile::tempdir().unwrap();
@@ -671,6 +717,81 @@ fn scheduled_jobs_fire_through_the_worker() {
     wait_until("a scheduled job to run", || !effects(out.path()).is_empty());
     w.signal(libc::SIGTERM);
     assert_eq!(w.wait(), Some(0), "{}", w.log());
+}
+
+/// Three workers fire a one-minute schedule over the same window: its
+/// `next_run_at` set 30 minutes back with `catchup: backfill` (so 31 slots
+/// are due at once, the catch-up the SQL allows) and `end` at the current
+/// minute (so no new slot comes while the test runs). Every worker calls
+/// `run_due_scheduled_jobs` at start and every second; none of them handles
+/// the task, so the spawned jobs stay and can be counted: exactly one per
+/// slot.
+#[test]
+fn three_workers_fire_each_minute_slot_exactly_once() {
+    let db = deployed("worker_schedule_three");
+    db.client()
+        .batch_execute(&format!(
+            "BEGIN;
+             SELECT app_jobs.add_scheduled_job('{TENANT}', 'minute', '{{}}'::json,
+               json_build_object('rule', '* * * * *', 'catchup', 'backfill', 'catchupWindow', '1 hour',
+                 'end', to_char(date_trunc('minute', now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')));
+             UPDATE app_jobs.scheduled_jobs SET next_run_at = date_trunc('minute', now()) - interval '30 minutes';
+             CREATE TABLE window_end AS SELECT date_trunc('minute', now()) AS at;
+             COMMIT;"
+        ))
+        .unwrap();
+    let mut workers: Vec<Worker> = (0..3)
+        .map(|_| {
+            Worker::start(
+                &db,
+                &["--poll-interval", "0.2", "--task", "other=noop"],
+                &[],
+            )
+        })
+        .collect();
+    let count = || {
+        db.value("SELECT count(*) FROM app_jobs.jobs WHERE task_identifier = 'minute'")
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+    };
+    wait_until("31 scheduled jobs", || count() >= 31);
+    // Let every worker tick a few more times over the same (used up) window.
+    std::thread::sleep(Duration::from_millis(2500));
+    for w in &workers {
+        w.signal(libc::SIGTERM);
+    }
+    for w in &mut workers {
+        assert_eq!(w.wait(), Some(0), "{}", w.log());
+    }
+    let row = db
+        .client()
+        .query_one(
+            "SELECT count(*), count(DISTINCT j.run_at),
+                    count(*) FILTER (WHERE j.run_at = date_trunc('minute', j.run_at)),
+                    min(j.run_at) = e.at - interval '30 minutes', max(j.run_at) = e.at
+               FROM app_jobs.jobs AS j, window_end AS e
+              WHERE j.task_identifier = 'minute'
+              GROUP BY e.at",
+            &[],
+        )
+        .unwrap();
+    let (jobs, slots, aligned): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(
+        (jobs, slots, aligned),
+        (31, 31, 31),
+        "one job per minute slot"
+    );
+    assert!(
+        row.get::<_, bool>(3) && row.get::<_, bool>(4),
+        "slots -30 min ..= the window's end"
+    );
+    assert_eq!(
+        db.value("SELECT count(*) FROM app_jobs.scheduled_jobs WHERE next_run_at IS NULL")
+            .as_deref(),
+        Some("1"),
+        "past its end, the definition has no next slot"
+    );
 }
 
 #[test]

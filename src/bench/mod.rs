@@ -12,6 +12,7 @@
 pub mod deploy;
 pub mod reference;
 pub mod scenarios;
+pub mod worker;
 
 use crate::db::Settings;
 use scenarios::{Design, Loop, Sizes};
@@ -46,6 +47,8 @@ pub struct BenchReport {
     pub results: Vec<BenchResult>,
     /// The `deploy` scenario, when it ran (see [`deploy`]).
     pub deploy: Option<deploy::DeployReport>,
+    /// The `worker` scenario, when it ran (see [`worker`]).
+    pub worker: Option<worker::WorkerReport>,
 }
 
 #[derive(Debug, Serialize)]
@@ -257,6 +260,7 @@ pub fn run(
             .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")),
         results,
         deploy: None,
+        worker: None,
     })
 }
 

@@ -16,6 +16,9 @@ use std::time::Duration;
 
 /// The scenario that times deploys rather than the queue.
 const DEPLOY: &str = "deploy";
+/// The scenario that runs `jobsctl worker` next to graphile-worker (only
+/// when named: it needs node and `npm ci` in bench/graphile).
+const WORKER: &str = "worker";
 
 pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(), Error> {
     if args.clients == 0 {
@@ -34,9 +37,9 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
         None => Duration::from_secs(8),
     };
     for s in &args.scenarios {
-        if !bench::SCENARIO_NAMES.contains(&s.as_str()) && s != DEPLOY {
+        if !bench::SCENARIO_NAMES.contains(&s.as_str()) && s != DEPLOY && s != WORKER {
             return Err(Error::Usage(format!(
-                "--scenario {s}: unknown; known: {}, {DEPLOY}",
+                "--scenario {s}: unknown; known: {}, {DEPLOY}, {WORKER}",
                 bench::SCENARIO_NAMES.join(", ")
             )));
         }
@@ -51,11 +54,12 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
     } else {
         args.scenarios
             .iter()
-            .filter(|s| *s != DEPLOY)
+            .filter(|s| *s != DEPLOY && *s != WORKER)
             .cloned()
             .collect()
     };
     let deploy_scenario = every || args.scenarios.iter().any(|s| s == DEPLOY);
+    let worker_scenario = args.scenarios.iter().any(|s| s == WORKER);
     let (workspace, resolution) = super::open_workspace(
         project,
         &WorkspaceArgs {
@@ -110,12 +114,34 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
             scenarios: queue_scenarios,
         };
         let quiet = printer.quiet();
-        bench::run(&bench_settings, &config, &|step| {
+        let progress = |step: &str| {
             if !quiet {
                 let _ = writeln!(anstream::stderr(), "bench: {step}");
             }
-        })
-        .map_err(|e| fail("bench", &e))
+        };
+        let mut report =
+            bench::run(&bench_settings, &config, &progress).map_err(|e| fail("bench", &e))?;
+        if worker_scenario {
+            let jobs = args.jobs.unwrap_or(if args.short { 200 } else { 10_000 });
+            let input = bench::worker::WorkerBench {
+                exe: std::env::current_exe()?,
+                baseline_exe: args.baseline_exe.clone(),
+                graphile_dir: args
+                    .graphile_dir
+                    .clone()
+                    .unwrap_or_else(|| project.cwd.join("bench/graphile")),
+                processes: args.clients,
+                concurrency: args.concurrency as usize,
+                jobs,
+                exec_jobs: (jobs / 5).max(1),
+                rounds: config.rounds,
+            };
+            report.worker = Some(
+                bench::worker::run(&input, &bench_settings, &progress)
+                    .map_err(|e| fail("bench worker", &e))?,
+            );
+        }
+        Ok(report)
     })();
     let dropped = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
     let mut report = result?;

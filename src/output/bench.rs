@@ -16,6 +16,9 @@ impl Printer {
         if let Some(deploy) = &report.deploy {
             write!(out, "{}", bench::deploy::human(deploy))?;
         }
+        if let Some(worker) = &report.worker {
+            write!(out, "{}", bench::worker::human(worker))?;
+        }
         Ok(())
     }
 }

@@ -24,7 +24,15 @@ fn is_withheld(name: &str) -> bool {
     name == "DATABASE_URL" || name.starts_with("PG")
 }
 
-pub async fn run(shared: &Arc<Shared>, task: &Task, argv: &[String], job: &Job) -> Option<Outcome> {
+/// `None`: stopped (shutdown, or `lost`: the job's lock was lost), its
+/// process group killed.
+pub async fn run(
+    shared: &Arc<Shared>,
+    task: &Task,
+    argv: &[String],
+    job: &Job,
+    mut lost: tokio::sync::watch::Receiver<bool>,
+) -> Option<Outcome> {
     let mut command = Command::new(&argv[0]);
     command
         .args(&argv[1..])
@@ -94,6 +102,7 @@ pub async fn run(shared: &Arc<Shared>, task: &Task, argv: &[String], job: &Job) 
         status = child.wait() => End::Exited(status),
         _ = timeout => End::TimedOut,
         _ = kill.wait_for(|k| *k) => End::Stopped,
+        _ = lost.wait_for(|l| *l) => End::Stopped,
     };
     if !matches!(end, End::Exited(_)) {
         if let Some(pid) = pid {

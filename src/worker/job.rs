@@ -5,6 +5,7 @@ use super::config::Handler;
 use super::{Shared, callback, exec, http};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// The columns of a claimed `app_jobs.jobs` row the worker uses.
 #[derive(Debug, Clone)]
@@ -51,7 +52,11 @@ pub const MAX_ERROR: usize = 2000;
 
 /// Run `job` with its task's handler. `None`: the handler was stopped by
 /// shutdown, and the job is left for `release_jobs`.
-pub async fn run(shared: &Arc<Shared>, job: &Job) -> Option<Outcome> {
+pub async fn run(
+    shared: &Arc<Shared>,
+    job: &Job,
+    mut lost: watch::Receiver<bool>,
+) -> Option<Outcome> {
     let Some(task) = shared.options.task(&job.task) else {
         // Claims name only our tasks; a row changed by hand could still
         // come back with another one.
@@ -61,9 +66,10 @@ pub async fn run(shared: &Arc<Shared>, job: &Job) -> Option<Outcome> {
         )));
     };
     let mut kill = shared.kill.subscribe();
+    let exec_lost = lost.clone();
     let handler = async {
         match &task.handler {
-            Handler::Exec { argv } => exec::run(shared, task, argv, job).await,
+            Handler::Exec { argv } => exec::run(shared, task, argv, job, exec_lost).await,
             Handler::Http { url } => Some(http::run_job(shared, task, url, job).await),
             Handler::Callback { url } => Some(callback::run_job(shared, task, url, job).await),
             Handler::Noop => Some(Outcome::Completed),
@@ -76,6 +82,7 @@ pub async fn run(shared: &Arc<Shared>, job: &Job) -> Option<Outcome> {
     tokio::select! {
         outcome = handler => outcome,
         _ = kill.wait_for(|k| *k) => None,
+        _ = lost.wait_for(|l| *l) => None,
     }
 }
 
@@ -99,6 +106,17 @@ pub fn log(job: &Job, duration: Duration, outcome: Option<&Outcome>) {
             "job stopped by shutdown; it will be released"
         ),
     }
+}
+
+/// The line of a job whose lock was lost while it ran: its handler was
+/// stopped and its outcome is not recorded (another worker may run it).
+pub fn log_lost(job: &Job, duration: Duration) {
+    let duration_ms = (duration.as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
+    tracing::warn!(
+        task = %job.task, job_id = job.id, attempt = job.attempts,
+        max_attempts = job.max_attempts, duration_ms, outcome = "lock_lost",
+        "job stopped: its lock was lost; the outcome is not recorded"
+    );
 }
 
 /// `text` cut to its last `max` bytes (on a character boundary), marked

@@ -47,6 +47,10 @@ pub async fn refresh(shared: &Shared, conn: &mut Conn) -> Result<(), ()> {
                 {
                     h.lock_lost = true;
                     tracing::warn!(job_id = id, task = %h.task, "the job's lock was lost (expired and taken back, or removed by an administrator); its outcome will not be recorded");
+                    if h.running {
+                        // Stop its handler: another worker may run it now.
+                        let _ = h.lost.send(true);
+                    }
                 }
             }
             Ok(())

@@ -46,6 +46,10 @@ struct Held {
     task: String,
     running: bool,
     lock_lost: bool,
+    /// Set when the lock is found lost while the job runs: its handler is
+    /// stopped (exec: process group killed; http/callback: request dropped)
+    /// and its outcome not reported.
+    lost: watch::Sender<bool>,
 }
 
 /// What the parts of a running worker share.
@@ -299,20 +303,37 @@ pub async fn run(settings: Settings, options: Options) -> Result<Exit, Error> {
 
 /// Start a claimed job.
 fn start_job(shared: &Arc<Shared>, job: Job) {
+    let (lost, lost_rx) = watch::channel(false);
     shared.held.lock().expect("not poisoned").insert(
         job.id,
         Held {
             task: job.task.clone(),
             running: true,
             lock_lost: false,
+            lost,
         },
     );
     shared.metrics.started(&job.task);
     let shared = shared.clone();
     tokio::spawn(async move {
         let started = Instant::now();
-        let outcome = job::run(&shared, &job).await;
+        let outcome = job::run(&shared, &job, lost_rx).await;
         let duration = started.elapsed();
+        let lost = {
+            let mut held = shared.held.lock().expect("not poisoned");
+            let lost = held.get(&job.id).is_some_and(|h| *h.lost.borrow());
+            if lost {
+                // Not ours any more: nothing to report, nothing to release.
+                held.remove(&job.id);
+            }
+            lost
+        };
+        if lost {
+            job::log_lost(&job, duration);
+            shared.metrics.finished(&job.task, duration, None);
+            shared.slot_freed.notify_one();
+            return;
+        }
         job::log(&job, duration, outcome.as_ref());
         shared.metrics.finished(
             &job.task,
