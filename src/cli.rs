@@ -220,6 +220,21 @@ pub enum Command {
     /// jobs had to be stopped. See docs/worker.md.
     #[command(after_help = EXIT_CODES)]
     Worker(WorkerArgs),
+    /// Operate the app_jobs queue of a database: counts, jobs, retry, cancel,
+    /// pause, purge.
+    ///
+    /// `stats` counts jobs per task and queue by state (ready, scheduled,
+    /// running, retrying, failed, paused) with the oldest ready job's age and
+    /// the longest running job; `list` and `show` print jobs; `retry` runs
+    /// permanently failed jobs again; `cancel` deletes jobs that are not
+    /// running; `purge` deletes permanently failed jobs older than a
+    /// duration; `pause` and `resume` stop and restart claims from a named
+    /// queue (enqueueing goes on). Running jobs are never touched. Mutating
+    /// commands say how many jobs they would touch and ask for confirmation
+    /// on a terminal; pass -y (--yes) elsewhere. Needs pgpm-jobs @0.6.0 or
+    /// later (`jobsctl deploy`). See docs/app_jobs.md, "Operating the queue".
+    #[command(after_help = EXIT_CODES)]
+    Jobs(JobsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -648,4 +663,166 @@ pub struct BundleArgs {
     /// Replace existing files that jobsctl did not generate.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    #[command(subcommand)]
+    pub command: JobsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Job counts per task and queue by state, the oldest ready job's age,
+    /// the longest running job, and the paused queues.
+    #[command(after_help = EXIT_CODES)]
+    Stats(JobsStatsArgs),
+    /// List jobs in id order, with their state.
+    #[command(after_help = EXIT_CODES)]
+    List(JobsListArgs),
+    /// One job: payload, attempts, last error, lock holder and lock age.
+    #[command(after_help = EXIT_CODES)]
+    Show(JobsShowArgs),
+    /// Run permanently failed jobs again (attempts reset to 0, run_at now or
+    /// --run-at); without ids or filters, every permanently failed job.
+    #[command(after_help = EXIT_CODES)]
+    Retry(JobsRetryArgs),
+    /// Delete jobs that are not running (by ids or filters; at least one).
+    #[command(after_help = EXIT_CODES)]
+    Cancel(JobsCancelArgs),
+    /// Delete permanently failed jobs whose last failure is older than --older-than.
+    #[command(after_help = EXIT_CODES)]
+    Purge(JobsPurgeArgs),
+    /// Pause a named queue: its jobs are enqueued but not claimed until resumed.
+    #[command(after_help = EXIT_CODES)]
+    Pause(JobsQueueArgs),
+    /// Resume a paused queue: its jobs are claimed again, in their order.
+    #[command(after_help = EXIT_CODES)]
+    Resume(JobsQueueArgs),
+}
+
+/// Which jobs: every given filter applies (AND).
+#[derive(Debug, Args)]
+pub struct JobsFilterArgs {
+    /// Only jobs of this task identifier.
+    #[arg(long, value_name = "TASK")]
+    pub task: Option<String>,
+    /// Only jobs of this named queue.
+    #[arg(long, value_name = "QUEUE")]
+    pub queue: Option<String>,
+    /// Only jobs of this tenant (app_jobs' database_id, a uuid).
+    #[arg(long, value_name = "UUID")]
+    pub database_id: Option<String>,
+}
+
+/// Confirmation of a mutating command.
+#[derive(Debug, Args)]
+pub struct YesArgs {
+    /// Do not ask for confirmation (needed when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsStatsArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Only jobs of this tenant (app_jobs' database_id, a uuid).
+    #[arg(long, value_name = "UUID")]
+    pub database_id: Option<String>,
+    /// Redraw every SECONDS seconds until Ctrl-C (human format, on a terminal).
+    #[arg(long, value_name = "SECONDS")]
+    pub watch: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsListArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub filter: JobsFilterArgs,
+    /// Only jobs in this state.
+    #[arg(long, value_enum)]
+    pub state: Option<JobState>,
+    /// At most N jobs.
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..))]
+    pub limit: i64,
+}
+
+/// The state of a job, as app_jobs.job_stats counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JobState {
+    /// Due now (a named queue's job once its running job is done).
+    Ready,
+    /// Due later, never attempted.
+    Scheduled,
+    /// Locked by a worker.
+    Running,
+    /// Due later, after a failed attempt.
+    Retrying,
+    /// Permanently failed (attempts reached max_attempts).
+    Failed,
+    /// In a paused queue.
+    Paused,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsShowArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The job's id.
+    pub id: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsRetryArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Job ids (default: every permanently failed job the filters select).
+    #[arg(value_name = "ID")]
+    pub ids: Vec<i64>,
+    #[command(flatten)]
+    pub filter: JobsFilterArgs,
+    /// When to run them: a timestamp PostgreSQL reads (default: now).
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub run_at: Option<String>,
+    #[command(flatten)]
+    pub yes: YesArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsCancelArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Job ids.
+    #[arg(value_name = "ID")]
+    pub ids: Vec<i64>,
+    #[command(flatten)]
+    pub filter: JobsFilterArgs,
+    #[command(flatten)]
+    pub yes: YesArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsPurgeArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Age of the last failure: `30d`, `12h`, `90m`, `45s`, `2w`, or a
+    /// PostgreSQL interval (`'1 mon'`).
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: String,
+    #[command(flatten)]
+    pub filter: JobsFilterArgs,
+    #[command(flatten)]
+    pub yes: YesArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsQueueArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The queue's name (app_jobs.jobs.queue_name).
+    pub queue: String,
+    #[command(flatten)]
+    pub yes: YesArgs,
 }

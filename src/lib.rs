@@ -16,6 +16,7 @@ pub mod logging;
 pub mod output;
 pub mod package;
 pub mod plan;
+pub mod queue;
 pub mod registry;
 pub mod resolve;
 pub mod scaffold;

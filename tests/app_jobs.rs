@@ -55,6 +55,7 @@ sql_file_tests! {
     sql_12_run_due_scheduled_jobs => "12_run_due_scheduled_jobs.sql",
     sql_13_batch_api => "13_batch_api.sql",
     sql_14_refresh_job_locks => "14_refresh_job_locks.sql",
+    sql_15_queue_operations => "15_queue_operations.sql",
 }
 
 #[test]
@@ -1621,4 +1622,415 @@ fn hostile_keys_tasks_and_queue_names_are_stored_as_data() {
         .unwrap()
         .get(0);
     assert_eq!(queues, 0, "every queue row went with its last job");
+}
+
+// ---------------------------------------------------------------------------
+// 12. Operating the queue (pgpm-jobs @0.6.0): stats, pause, retry, cancel.
+
+/// `job_stats` under eight concurrent workers: in every snapshot each job is
+/// counted in exactly one state and the running and failed counts agree
+/// with the table; at the end, with no claim in flight, the counts are what
+/// the workers did (completed jobs gone, jobs failed for good, jobs waiting
+/// for a retry or due again), whatever the timing.
+#[test]
+fn job_stats_counts_every_state_right_under_concurrent_workers() {
+    const JOBS: i64 = 300;
+    const WORKERS: usize = 8;
+    let db = deployed("stats_concurrent");
+    let mut setup = db.client();
+    // n % 3 = 0: completed; 1: fails for good (max_attempts 1); 2: fails
+    // and waits for a retry (max_attempts 25).  Half of them in two named queues.
+    ok(
+        setup.batch_execute(&format!(
+            "SELECT app_jobs.add_job('{TENANT}', 'stat', json_build_object('n', n), \
+                    queue_name := CASE n % 4 WHEN 0 THEN 'sq-a' WHEN 1 THEN 'sq-b' END, \
+                    max_attempts := CASE WHEN n % 3 = 1 THEN 1 ELSE 25 END) \
+               FROM generate_series(1, {JOBS}) AS n"
+        )),
+        "enqueue",
+    );
+    let running = Arc::new(AtomicBool::new(true));
+    let monitor = {
+        let mut client = db.client();
+        let running = Arc::clone(&running);
+        thread::spawn(move || {
+            let mut samples = 0u64;
+            while running.load(Ordering::SeqCst) || samples == 0 {
+                let mut tx = ok(
+                    client
+                        .build_transaction()
+                        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                        .start(),
+                    "snapshot",
+                );
+                let stats = ok(
+                    tx.query_one(
+                        "SELECT coalesce(sum(ready + scheduled + running + retrying + failed + paused), 0)::bigint, \
+                                coalesce(sum(running), 0)::bigint, coalesce(sum(failed), 0)::bigint \
+                           FROM app_jobs.job_stats()",
+                        &[],
+                    ),
+                    "job_stats",
+                );
+                let table = ok(
+                    tx.query_one(
+                        "SELECT count(*), count(*) FILTER (WHERE locked_at IS NOT NULL), \
+                                count(*) FILTER (WHERE locked_at IS NULL AND attempts >= max_attempts) \
+                           FROM app_jobs.jobs",
+                        &[],
+                    ),
+                    "table counts",
+                );
+                let (s, t): ((i64, i64, i64), (i64, i64, i64)) = (
+                    (stats.get(0), stats.get(1), stats.get(2)),
+                    (table.get(0), table.get(1), table.get(2)),
+                );
+                assert_eq!(
+                    s, t,
+                    "job_stats (all, running, failed) vs the table in one snapshot"
+                );
+                ok(tx.commit(), "end snapshot");
+                samples += 1;
+            }
+            samples
+        })
+    };
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let mut client = db.client();
+            thread::spawn(move || {
+                let worker = format!("stat-worker-{w}");
+                loop {
+                    let row = ok(
+                        client.query_one(
+                            "SELECT id, (payload->>'n')::int FROM app_jobs.get_job($1, ARRAY['stat'])",
+                            &[&worker],
+                        ),
+                        "get_job",
+                    );
+                    let Some(id) = row.get::<_, Option<i64>>(0) else { break };
+                    let n: i32 = row.get(1);
+                    let done: Option<i64> = if n % 3 == 0 {
+                        ok(client.query_one("SELECT id FROM app_jobs.complete_job($1, $2)", &[&worker, &id]), "complete").get(0)
+                    } else {
+                        ok(client.query_one("SELECT id FROM app_jobs.fail_job($1, $2, 'no')", &[&worker, &id]), "fail").get(0)
+                    };
+                    assert_eq!(done, Some(id), "{worker} lost its job {id}");
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    running.store(false, Ordering::SeqCst);
+    let samples = monitor.join().unwrap();
+    eprintln!("job_stats: {samples} consistent snapshots during the run");
+
+    let row = ok(
+        setup.query_one(
+            "SELECT sum(ready)::bigint, sum(scheduled)::bigint, sum(running)::bigint, \
+                    sum(retrying)::bigint, sum(failed)::bigint, sum(paused)::bigint \
+               FROM app_jobs.job_stats()",
+            &[],
+        ),
+        "final stats",
+    );
+    let (ready, scheduled, running, retrying, failed, paused): (i64, i64, i64, i64, i64, i64) = (
+        row.get(0),
+        row.get(1),
+        row.get(2),
+        row.get(3),
+        row.get(4),
+        row.get(5),
+    );
+    assert_eq!(running, 0, "no claim in flight");
+    assert_eq!(paused, 0);
+    assert_eq!(scheduled, 0, "every job was attempted");
+    assert_eq!(failed, JOBS / 3, "jobs failed for good");
+    // a retry is due after e^attempts seconds: some may be due again by now
+    assert_eq!(
+        retrying + ready,
+        JOBS / 3,
+        "jobs waiting for a retry or due again"
+    );
+    assert_eq!(
+        count(&mut setup, "SELECT count(*) FROM app_jobs.jobs"),
+        2 * JOBS / 3
+    );
+    common::assert_job_queues_exact_and_unlocked(&mut setup);
+}
+
+/// A paused queue: concurrent workers (get_job and get_jobs) claim every
+/// other job and none of it, while a producer keeps enqueueing into it; a
+/// transaction that holds a pause open blocks no worker; after resume the
+/// queue runs from its first job, one at a time, and its count stays exact.
+#[test]
+fn a_paused_queue_is_not_claimed_by_concurrent_workers_and_resumes_where_it_was() {
+    const WORKERS: usize = 6;
+    let db = deployed("paused_concurrent");
+    let mut setup = db.client();
+    ok(
+        setup.batch_execute(&format!(
+            "SELECT app_jobs.add_job('{TENANT}', 'p', json_build_object('n', n), \
+                    queue_name := CASE WHEN n % 3 = 0 THEN 'held' WHEN n % 3 = 1 THEN 'open' END, \
+                    priority := CASE WHEN n % 3 = 0 THEN -10 ELSE 0 END) \
+               FROM generate_series(1, 300) AS n; \
+             SELECT app_jobs.add_job('{TENANT}', 'p', queue_name := 'side') FROM generate_series(1, 30); \
+             SELECT app_jobs.pause_queue('held');"
+        )),
+        "enqueue and pause",
+    );
+
+    // A pause of a third queue left uncommitted for the whole run: workers
+    // skip that queue's row meanwhile (SKIP LOCKED), none waits for it.
+    let mut pauser = db.client();
+    let mut open_pause = ok(pauser.transaction(), "begin");
+    ok(
+        open_pause.execute("SELECT app_jobs.pause_queue('side')", &[]),
+        "pause side, uncommitted",
+    );
+
+    let producing = Arc::new(AtomicBool::new(true));
+    let producer = {
+        let mut client = db.client();
+        let producing = Arc::clone(&producing);
+        thread::spawn(move || {
+            let _done = ClearOnDrop(producing);
+            for _ in 0..50 {
+                ok(
+                    client.execute(
+                        &format!("SELECT app_jobs.add_job('{TENANT}', 'p', queue_name := 'held', priority := -10)"),
+                        &[],
+                    ),
+                    "enqueue into the paused queue",
+                );
+            }
+        })
+    };
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let mut client = db.client();
+            let producing = Arc::clone(&producing);
+            thread::spawn(move || {
+                // a worker that waited on the open pause would fail here
+                ok(client.batch_execute("SET lock_timeout = '60s'"), "lock_timeout");
+                let worker = format!("paused-worker-{w}");
+                let mut claimed: Vec<(i64, Option<String>)> = Vec::new();
+                loop {
+                    let rows = if w % 2 == 0 {
+                        ok(client.query("SELECT id, queue_name FROM app_jobs.get_job($1) WHERE id IS NOT NULL", &[&worker]), "get_job")
+                    } else {
+                        ok(client.query("SELECT id, queue_name FROM app_jobs.get_jobs($1, batch_size := 5)", &[&worker]), "get_jobs")
+                    };
+                    if rows.is_empty() {
+                        if producing.load(Ordering::SeqCst) {
+                            continue;
+                        }
+                        break;
+                    }
+                    let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+                    claimed.extend(rows.iter().map(|r| (r.get(0), r.get(1))));
+                    let done = ok(
+                        client.query("SELECT id FROM app_jobs.complete_claimed_jobs($1, $2)", &[&worker, &ids]),
+                        "complete",
+                    );
+                    assert_eq!(done.len(), ids.len(), "{worker} lost a job of {ids:?}");
+                }
+                claimed
+            })
+        })
+        .collect();
+    producer.join().unwrap();
+    let claimed: Vec<(i64, Option<String>)> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    ok(open_pause.rollback(), "the open pause is never committed");
+    let side = ok(
+        setup.query_one("SELECT id, queue_name FROM app_jobs.get_job('s1')", &[]),
+        "claim after the rollback",
+    );
+    assert_eq!(
+        side.get::<_, Option<String>>(1).as_deref(),
+        Some("side"),
+        "the queue whose pause was rolled back runs"
+    );
+    let side_id: i64 = side.get(0);
+    ok(
+        setup.execute("SELECT app_jobs.complete_job('s1', $1)", &[&side_id]),
+        "complete side",
+    );
+
+    let from_held: Vec<_> = claimed
+        .iter()
+        .filter(|(_, q)| q.as_deref() == Some("held"))
+        .collect();
+    assert!(
+        from_held.is_empty(),
+        "jobs of the paused queue were claimed: {from_held:?}"
+    );
+    assert_eq!(
+        claimed.len(),
+        200,
+        "every job of the other queues and of no queue"
+    );
+    assert_eq!(
+        count(
+            &mut setup,
+            "SELECT count(*) FROM app_jobs.jobs WHERE queue_name = 'held' AND attempts = 0 AND locked_at IS NULL"
+        ),
+        150,
+        "the paused queue's jobs, untouched"
+    );
+    assert_eq!(
+        count(
+            &mut setup,
+            "SELECT job_count::bigint FROM app_jobs.job_queues WHERE queue_name = 'held' AND paused_at IS NOT NULL"
+        ),
+        150
+    );
+    assert_eq!(
+        count(
+            &mut setup,
+            "SELECT sum(paused)::bigint FROM app_jobs.job_stats()"
+        ),
+        150
+    );
+
+    // resume: its first job next, then one at a time
+    let first = count(
+        &mut setup,
+        "SELECT min(id) FROM app_jobs.jobs WHERE queue_name = 'held'",
+    );
+    ok(
+        setup.execute("SELECT app_jobs.resume_queue('held')", &[]),
+        "resume",
+    );
+    let mut other = db.client();
+    assert_eq!(
+        count(&mut setup, "SELECT id FROM app_jobs.get_job('r1')"),
+        first,
+        "resumes with its first job"
+    );
+    assert_eq!(
+        count(
+            &mut other,
+            "SELECT count(*) FROM app_jobs.get_jobs('r2', batch_size := 10) WHERE queue_name = 'held'"
+        ),
+        0,
+        "still serial"
+    );
+    ok(
+        setup.execute("SELECT app_jobs.complete_job('r1', $1)", &[&first]),
+        "complete",
+    );
+    ok(
+        setup.execute(
+            "SELECT app_jobs.complete_claimed_jobs('r2', ARRAY(SELECT id FROM app_jobs.jobs WHERE locked_by = 'r2'))",
+            &[],
+        ),
+        "complete r2's side job",
+    );
+    assert_eq!(
+        count(
+            &mut setup,
+            "SELECT sum(paused)::bigint FROM app_jobs.job_stats()"
+        ),
+        0
+    );
+    common::assert_job_queues_exact_and_unlocked(&mut setup);
+}
+
+/// Retry, cancel and purge racing workers on named queues: no running job
+/// is cancelled (its worker completes it) nor retried (its worker sees the
+/// attempt it claimed), and job_queues stays exact.
+#[test]
+fn retry_cancel_and_purge_racing_workers_keep_counts_exact_and_spare_running_jobs() {
+    const WORKERS: usize = 6;
+    let db = deployed("ops_concurrent");
+    let mut setup = db.client();
+    ok(
+        setup.batch_execute(&format!(
+            "SELECT app_jobs.add_job('{TENANT}', CASE WHEN n % 2 = 0 THEN 'keep' ELSE 'drop' END, \
+                    json_build_object('fail', n % 3 = 0), \
+                    queue_name := 'rq-' || (n % 5), \
+                    max_attempts := CASE WHEN n % 3 = 0 THEN 1 ELSE 25 END) \
+               FROM generate_series(1, 400) AS n"
+        )),
+        "enqueue",
+    );
+    let admin_running = Arc::new(AtomicBool::new(true));
+    let admin = {
+        let mut client = db.client();
+        let admin_running = Arc::clone(&admin_running);
+        thread::spawn(move || {
+            let _done = ClearOnDrop(admin_running);
+            let mut touched = 0u64;
+            for round in 0..40 {
+                let sql = match round % 4 {
+                    0 => {
+                        "SELECT count(*) FROM app_jobs.retry_failed_jobs(task_identifier := 'keep')"
+                    }
+                    1 => "SELECT count(*) FROM app_jobs.cancel_jobs(task_identifier := 'drop')",
+                    2 => {
+                        "SELECT count(*) FROM app_jobs.purge_failed_jobs(interval '0', queue_name := 'rq-1')"
+                    }
+                    _ => "SELECT count(*) FROM app_jobs.cancel_jobs(queue_name := 'rq-2')",
+                };
+                let n: i64 = ok(client.query_one(sql, &[]), sql).get(0);
+                touched += n as u64;
+                thread::yield_now();
+            }
+            touched
+        })
+    };
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let mut client = db.client();
+            let admin_running = Arc::clone(&admin_running);
+            thread::spawn(move || {
+                let worker = format!("ops-worker-{w}");
+                let mut handled = 0u64;
+                loop {
+                    let row = ok(
+                        client.query_one(
+                            "SELECT id, attempts, (payload->>'fail')::boolean FROM app_jobs.get_job($1)",
+                            &[&worker],
+                        ),
+                        "get_job",
+                    );
+                    let Some(id) = row.get::<_, Option<i64>>(0) else {
+                        if admin_running.load(Ordering::SeqCst) {
+                            continue;
+                        }
+                        break;
+                    };
+                    let (attempts, fail): (i32, bool) = (row.get(1), row.get(2));
+                    let back = if fail {
+                        ok(client.query_one("SELECT id, attempts FROM app_jobs.fail_job($1, $2, 'no')", &[&worker, &id]), "fail")
+                    } else {
+                        ok(client.query_one("SELECT id, attempts FROM app_jobs.complete_job($1, $2)", &[&worker, &id]), "complete")
+                    };
+                    assert_eq!(back.get::<_, Option<i64>>(0), Some(id), "{worker}'s running job {id} was taken away");
+                    assert_eq!(back.get::<_, Option<i32>>(1), Some(attempts), "{worker}'s running job {id} was reset");
+                    handled += 1;
+                }
+                handled
+            })
+        })
+        .collect();
+    let handled: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    let touched = admin.join().unwrap();
+    eprintln!(
+        "ops race: {handled} jobs handled by workers, {touched} rows touched by admin functions"
+    );
+    common::assert_job_queues_exact_and_unlocked(&mut setup);
+    assert_eq!(
+        count(
+            &mut setup,
+            "SELECT count(*) FROM app_jobs.jobs WHERE locked_at IS NOT NULL"
+        ),
+        0
+    );
 }

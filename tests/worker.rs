@@ -803,6 +803,12 @@ fn metrics_are_served() {
     };
     let addr = format!("127.0.0.1:{port}");
     add_job(&db, "n", "{}", 1);
+    // a job for later: counted as scheduled by app_jobs.job_stats
+    db.client()
+        .batch_execute(&format!(
+            "SELECT app_jobs.add_job('{TENANT}', 'n', run_at := now() + interval '1 day')"
+        ))
+        .unwrap();
     let mut w = Worker::start(
         &db,
         &[
@@ -817,23 +823,35 @@ fn metrics_are_served() {
         &[],
     );
     let mut text = String::new();
-    wait_until("a completed job in the metrics", || {
-        text.clear();
-        if let Ok(mut s) = TcpStream::connect(&addr) {
-            let _ = write!(
-                s,
-                "GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
-            );
-            let _ = s.read_to_string(&mut text);
-        }
-        text.contains("jobsctl_worker_jobs_completed_total{task=\"n\"} 1")
-    });
+    wait_until(
+        "a completed job and the job_stats counts in the metrics",
+        || {
+            text.clear();
+            if let Ok(mut s) = TcpStream::connect(&addr) {
+                let _ = write!(
+                    s,
+                    "GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+                );
+                let _ = s.read_to_string(&mut text);
+            }
+            text.contains("jobsctl_worker_jobs_completed_total{task=\"n\"} 1")
+                && text.contains("jobsctl_jobs{task=\"n\",queue=\"\",state=\"scheduled\"} 1")
+        },
+    );
     assert!(
         text.contains("jobsctl_worker_job_duration_seconds_count{task=\"n\"} 1"),
         "{text}"
     );
     assert!(
         text.contains("jobsctl_worker_jobs_running{task=\"n\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("jobsctl_jobs{task=\"n\",queue=\"\",state=\"scheduled\"} 1"),
+        "the job_stats counts: {text}"
+    );
+    assert!(
+        text.contains("jobsctl_jobs{task=\"n\",queue=\"\",state=\"failed\"} 0"),
         "{text}"
     );
     w.signal(libc::SIGTERM);

@@ -6,6 +6,7 @@ mod adopt;
 mod bench;
 mod deploy;
 mod dev;
+mod jobs;
 mod meta;
 mod plan;
 pub mod project;
@@ -70,6 +71,10 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
         Command::Bench(args) => {
             let project = load(None)?;
             bench::run(&project, args, printer).map_err(|e| project.hint(e))
+        }
+        Command::Jobs(args) => {
+            let project = load(None)?;
+            jobs::run(&project, args, printer).map_err(|e| project.hint(e))
         }
         Command::Worker(args) => {
             let project = load(None)?;

@@ -20,11 +20,12 @@
 //! Every JSON document goes through [`Printer::json`]; each command family
 //! has its renderers in its own file: `plan`, `run` (deploy, revert, verify,
 //! status, log), `scaffold` (init, add, tag, export, bundle), `dev`,
-//! `schedule` and `bench`.
+//! `schedule`, `bench` and `jobs`.
 
 mod adopt;
 mod bench;
 mod dev;
+pub mod jobs;
 mod plan;
 mod run;
 mod scaffold;

@@ -1,8 +1,10 @@
 //! Prometheus text exposition at `--metrics-addr` (any path): jobs
 //! completed and failed per task, job duration histogram per task, running
 //! jobs per task, and queue depth per task (runnable jobs waiting, sampled
-//! from the database every few seconds). Written by hand: a handful of
-//! series does not need a metrics library.
+//! from the database every few seconds); with pgpm-jobs `@0.6.0` also the
+//! counts of `app_jobs.job_stats()` for the worker's tasks (jobs per task,
+//! queue and state, oldest ready age, longest running), sampled alike.
+//! Written by hand: a handful of series does not need a metrics library.
 
 use super::serve::{self, Handle};
 use std::collections::BTreeMap;
@@ -28,10 +30,25 @@ struct TaskStats {
     sum: f64,
 }
 
+/// One row of `app_jobs.job_stats()`: a task in a queue ("" = none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateCounts {
+    pub task: String,
+    pub queue: String,
+    /// In the order of [`STATES`].
+    pub counts: [i64; 6],
+    pub oldest_ready_age: Option<f64>,
+    pub longest_running: Option<f64>,
+}
+
+/// The states of `app_jobs.job_stats()`, in its column order.
+pub const STATES: [&str; 6] = crate::queue::STATES;
+
 #[derive(Default)]
 pub struct Metrics {
     tasks: Mutex<BTreeMap<String, TaskStats>>,
     depth: Mutex<Option<BTreeMap<String, i64>>>,
+    states: Mutex<Option<Vec<StateCounts>>>,
 }
 
 impl Metrics {
@@ -74,6 +91,10 @@ impl Metrics {
 
     pub fn set_depth(&self, depth: BTreeMap<String, i64>) {
         *self.depth.lock().expect("not poisoned") = Some(depth);
+    }
+
+    pub fn set_states(&self, states: Vec<StateCounts>) {
+        *self.states.lock().expect("not poisoned") = Some(states);
     }
 
     /// The exposition text.
@@ -149,6 +170,46 @@ impl Metrics {
                 );
             }
         }
+        if let Some(states) = self.states.lock().expect("not poisoned").as_ref() {
+            let name = "jobsctl_jobs";
+            let _ = writeln!(
+                out,
+                "# HELP {name} Jobs in app_jobs.jobs per task, queue (\"\" = none) and state, as app_jobs.job_stats() counts them, for the tasks this worker handles (sampled).\n# TYPE {name} gauge"
+            );
+            for row in states {
+                for (state, n) in STATES.iter().zip(row.counts) {
+                    let _ = writeln!(
+                        out,
+                        "{name}{{task=\"{}\",queue=\"{}\",state=\"{state}\"}} {n}",
+                        label(&row.task),
+                        label(&row.queue)
+                    );
+                }
+            }
+            for (name, help, get) in [
+                (
+                    "jobsctl_jobs_oldest_ready_age_seconds",
+                    "How long the longest-waiting ready job has been due, per task and queue (sampled).",
+                    (|r: &StateCounts| r.oldest_ready_age) as fn(&StateCounts) -> Option<f64>,
+                ),
+                (
+                    "jobsctl_jobs_longest_running_seconds",
+                    "How long the oldest lock of a running job has been held, per task and queue (sampled).",
+                    |r: &StateCounts| r.longest_running,
+                ),
+            ] {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+                for row in states {
+                    let _ = writeln!(
+                        out,
+                        "{name}{{task=\"{}\",queue=\"{}\"}} {}",
+                        label(&row.task),
+                        label(&row.queue),
+                        get(row).unwrap_or(0.0)
+                    );
+                }
+            }
+        }
         out
     }
 }
@@ -184,6 +245,42 @@ pub async fn sample_depth(
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+/// `app_jobs.job_stats()` for this worker's tasks. `Ok(None)` when the
+/// database's pgpm-jobs is older than `@0.6.0` (no job_stats: undefined
+/// function), so that the worker keeps serving its other metrics.
+pub async fn sample_states(
+    client: &tokio_postgres::Client,
+    tasks: &[String],
+) -> Result<Option<Vec<StateCounts>>, tokio_postgres::Error> {
+    let result = client
+        .query(
+            "SELECT task_identifier, coalesce(queue_name, ''), ready, scheduled, running, retrying, \
+                    failed, paused, extract(epoch FROM oldest_ready_age)::float8, \
+                    extract(epoch FROM longest_running)::float8 \
+               FROM app_jobs.job_stats() WHERE task_identifier = ANY($1)",
+            &[&tasks],
+        )
+        .await;
+    let rows = match result {
+        Ok(rows) => rows,
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_FUNCTION) => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(Some(
+        rows.iter()
+            .map(|r| StateCounts {
+                task: r.get(0),
+                queue: r.get(1),
+                counts: [r.get(2), r.get(3), r.get(4), r.get(5), r.get(6), r.get(7)],
+                oldest_ready_age: r.get(8),
+                longest_running: r.get(9),
+            })
+            .collect(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +314,39 @@ mod tests {
         assert!(
             m.render()
                 .contains("jobsctl_worker_queue_depth{task=\"c\"} 7")
+        );
+    }
+
+    #[test]
+    fn job_state_counts() {
+        let m = Metrics::new(["t"].into_iter());
+        assert!(
+            !m.render().contains("jobsctl_jobs{"),
+            "no sample, no series"
+        );
+        m.set_states(vec![StateCounts {
+            task: "t".into(),
+            queue: "q\"1".into(),
+            counts: [1, 2, 3, 4, 5, 6],
+            oldest_ready_age: Some(2.5),
+            longest_running: None,
+        }]);
+        let text = m.render();
+        assert!(
+            text.contains("jobsctl_jobs{task=\"t\",queue=\"q\\\"1\",state=\"ready\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("jobsctl_jobs{task=\"t\",queue=\"q\\\"1\",state=\"paused\"} 6"),
+            "{text}"
+        );
+        assert!(
+            text.contains("jobsctl_jobs_oldest_ready_age_seconds{task=\"t\",queue=\"q\\\"1\"} 2.5"),
+            "{text}"
+        );
+        assert!(
+            text.contains("jobsctl_jobs_longest_running_seconds{task=\"t\",queue=\"q\\\"1\"} 0"),
+            "{text}"
         );
     }
 }

@@ -424,6 +424,15 @@ async fn maintain(
                         conn.check(&error);
                     }
                 }
+                if let Ok(client) = conn.client().await {
+                    match metrics::sample_states(client, &tasks).await {
+                        Ok(Some(states)) => shared.metrics.set_states(states),
+                        Ok(None) => {}
+                        Err(error) => {
+                            conn.check(&error);
+                        }
+                    }
+                }
             }
             next_depth = Some(now + metrics::DEPTH_INTERVAL);
         }

@@ -70,7 +70,7 @@ fn rows(db: &TestDb) -> Vec<String> {
     for (table, key, drop) in [
         ("jobs", "id", "'superseded'"),
         ("scheduled_jobs", "id", "'next_run_at' - 'last_slot'"),
-        ("job_queues", "queue_name", "'-'"),
+        ("job_queues", "queue_name", "'paused_at'"),
     ] {
         let sql = format!(
             "SELECT '{table} ' || (to_jsonb(t) - {drop})::text FROM app_jobs.{table} t ORDER BY {key}"
