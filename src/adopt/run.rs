@@ -16,7 +16,7 @@ use crate::db::{NoticeHandler, Settings};
 use crate::engine::deploy::{check_extensions, check_kept_drift};
 use crate::engine::execute::{Executor, Hooks, Work};
 use crate::engine::plan::{DeployPlan, PlannedPackage};
-use crate::engine::session::{Connection, Opening, Session};
+use crate::engine::session::{Opening, Session};
 use crate::engine::state::{ChangeState, ChangeStatus};
 use crate::engine::{ChangeResult, Drift, DriftPolicy, Error, Outcome, Progress, TxScope};
 use crate::package::Origin;
@@ -94,20 +94,9 @@ pub fn adopt(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<AdoptReport, Error> {
     let opening = if options.dry_run {
-        Opening {
-            lock: None,
-            connection: Connection::Read {
-                notices: Some(notices),
-                missing_database_ok: false,
-            },
-            install_registry: false,
-        }
+        Opening::read(Some(notices))
     } else {
-        Opening {
-            lock: Some(options.lock_timeout),
-            connection: Connection::Scripts(notices),
-            install_registry: false,
-        }
+        Opening::locked(options.lock_timeout, notices)
     };
     let mut session = Session::open(plan, settings, opening, progress)?;
     let mut report = AdoptReport {

@@ -5,7 +5,7 @@
 use super::TxScope;
 use super::execute::{Executor, Hooks, Work};
 use super::plan::{DeployPlan, TransactionMode};
-use super::session::{Connection, Opening, Session};
+use super::session::{Opening, Session};
 use super::state::{ChangeState, ChangeStatus, State};
 use super::{ChangeResult, Drift, DriftPolicy, Error, Outcome, Progress, target};
 use crate::db::{NoticeHandler, Settings};
@@ -87,20 +87,11 @@ pub fn deploy(
         log_only: options.log_only,
     };
     let opening = if options.dry_run {
-        // A database that does not exist yet (`--createdb --dry-run`) has nothing deployed.
-        Opening {
-            lock: None,
-            connection: Connection::Read {
-                notices: Some(notices),
-                missing_database_ok: true,
-            },
-            install_registry: false,
-        }
+        Opening::read_or_missing(notices)
     } else {
         Opening {
-            lock: Some(options.lock_timeout),
-            connection: Connection::Scripts(notices),
             install_registry: true,
+            ..Opening::locked(options.lock_timeout, notices)
         }
     };
     let mut session = Session::open(plan, settings, opening, progress)?;

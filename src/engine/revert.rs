@@ -45,14 +45,7 @@ pub fn preview(
     let target = to
         .map(|t| target::find(plan, t).map_err(Error::Usage))
         .transpose()?;
-    let opening = Opening {
-        lock: None,
-        connection: Connection::Read {
-            notices: None,
-            missing_database_ok: false,
-        },
-        install_registry: false,
-    };
+    let opening = Opening::read(None);
     let session = Session::open(plan, settings, opening, &mut |_| {})?;
     Ok(to_revert(&session.state, target, packages)
         .iter()

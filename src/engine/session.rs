@@ -21,6 +21,42 @@ pub struct Opening {
     pub install_registry: bool,
 }
 
+impl Opening {
+    /// A plain connection to read what is deployed: no lock, no registry
+    /// install.
+    pub fn read(notices: Option<NoticeHandler>) -> Opening {
+        Opening {
+            lock: None,
+            connection: Connection::Read {
+                notices,
+                missing_database_ok: false,
+            },
+            install_registry: false,
+        }
+    }
+
+    /// As [`Opening::read`], where a database that does not exist yet
+    /// has nothing deployed (`deploy --createdb --dry-run`).
+    pub fn read_or_missing(notices: NoticeHandler) -> Opening {
+        Opening {
+            connection: Connection::Read {
+                notices: Some(notices),
+                missing_database_ok: true,
+            },
+            ..Opening::read(None)
+        }
+    }
+
+    /// The session scripts run on, after taking the deploy lock.
+    pub fn locked(timeout: Duration, notices: NoticeHandler) -> Opening {
+        Opening {
+            lock: Some(timeout),
+            connection: Connection::Scripts(notices),
+            install_registry: false,
+        }
+    }
+}
+
 pub enum Connection {
     /// A plain connection, to read. A database that does not exist yet
     /// has nothing deployed when `missing_database_ok` (`deploy --createdb

@@ -5,7 +5,7 @@ use super::DriftPolicy;
 use super::Error;
 use super::deploy::DriftPolicies;
 use super::plan::DeployPlan;
-use super::session::{Connection, Opening, Session};
+use super::session::{Opening, Session};
 use super::state::ChangeState;
 use crate::db::Settings;
 use serde::Serialize;
@@ -48,14 +48,7 @@ impl StatusReport {
 }
 
 pub fn status(plan: &DeployPlan, settings: &Settings) -> Result<StatusReport, Error> {
-    let opening = Opening {
-        lock: None,
-        connection: Connection::Read {
-            notices: None,
-            missing_database_ok: false,
-        },
-        install_registry: false,
-    };
+    let opening = Opening::read(None);
     let session = Session::open(plan, settings, opening, &mut |_| {})?;
     let state = &session.state;
     let packages = plan
