@@ -4,16 +4,22 @@
 
 BEGIN;
 
--- get_job leaves paused queues alone (app_jobs.pause_queue): step 0's probe
--- for an available named queue and step 2's search for queue heads ask for
--- "q.paused_at IS NULL" too, through job_queues_claimable_idx (unlocked and
--- not paused), so that a paused queue costs a claim nothing: no row of it is
--- read.  A pause that commits while a claim is choosing its queue is seen:
--- the claim row-locks the queue row (FOR UPDATE ... SKIP LOCKED) and
--- PostgreSQL re-checks the condition on the row's latest version.  A job
--- that was running when its queue was paused finishes normally.  Same
--- signature and results otherwise; the rest of the definition is that of
--- {name}/available_queues (@0.4.0).
+-- get_job claims the next runnable job for worker_id: run_at reached,
+-- attempts left, task in task_identifiers (NULL: any task), not locked (or
+-- locked longer ago than job_expiry, NULL meaning app_jobs.job_expiry()),
+-- and, for a job of a named queue, that queue neither locked nor paused
+-- (app_jobs.pause_queue), in priority, run_at, id order.  It locks the job
+-- and its queue for the worker, counts the attempt and returns the row;
+-- one all-NULL row when nothing is runnable.  It never waits for a row
+-- another session holds (SKIP LOCKED), recovers expired locks on the way
+-- (steps 1 and 1b), and reads a paused queue's row not at all (steps 0 and
+-- 2 go through job_queues_claimable_idx).  A pause that commits while a
+-- claim chooses its queue is seen: the claim row-locks the queue row and
+-- PostgreSQL re-checks the condition on its latest version.  Its
+-- statements are planned once (force_generic_plan): the generic plans are
+-- the index plans the claim is built for (tests/sql/app_jobs/09_claim_plan.sql).
+-- Design and measurements: docs/app_jobs.md, "Claim design and indexes";
+-- what each release changed: docs/app_jobs-changelog.md.
 CREATE OR REPLACE FUNCTION app_jobs.get_job(
   worker_id text,
   task_identifiers text[] DEFAULT NULL,
@@ -109,7 +115,7 @@ BEGIN
 
   -- 1b. queue locks older than the cutoff without a running job (it was
   --     deleted or moved by hand): release them here, so that step 2 asks
-  --     for unlocked queues only and stays on job_queues_available_idx (an
+  --     for unlocked queues only and stays on job_queues_claimable_idx (an
   --     OR with the expiry would not).  A queue that still has a locked job
   --     keeps its lock: that job's row was busy for step 1 (SKIP LOCKED),
   --     and releasing its queue would let a second job of the queue run

@@ -4,15 +4,19 @@
 
 BEGIN;
 
--- get_jobs leaves paused queues alone (app_jobs.pause_queue): step 2's search for queue heads ask for
--- "q.paused_at IS NULL" too, through job_queues_claimable_idx (unlocked and
--- not paused), so that a paused queue costs a claim nothing: no row of it is
--- read.  A pause that commits while a claim is choosing its queue is seen:
--- the claim row-locks the queue row (FOR UPDATE ... SKIP LOCKED) and
--- PostgreSQL re-checks the condition on the row's latest version.  A job
--- that was running when its queue was paused finishes normally.  Same
--- signature and results otherwise; the rest of the definition is that of
--- {name}/available_queues (@0.4.0).
+-- get_jobs claims up to batch_size runnable jobs for worker_id in one call,
+-- by get_job's rules (run_at reached, attempts left, task in
+-- task_identifiers, not locked or locked longer ago than job_expiry, in
+-- priority, run_at, id order) and at most one job per named queue, whose
+-- queue must be neither locked nor paused (app_jobs.pause_queue; step 2
+-- goes through job_queues_claimable_idx, so a paused queue's row is not
+-- read).  It locks each job and its queue for the worker, counts the
+-- attempts and returns the claimed rows.  It never waits for a row another
+-- session holds (SKIP LOCKED) and recovers expired locks on the way.  A
+-- pause that commits while a claim chooses its queue is seen: the claim
+-- row-locks the queue row and PostgreSQL re-checks the condition on its
+-- latest version.  Design: docs/app_jobs.md, "Claim design and indexes"
+-- and "Batch API"; what each release changed: docs/app_jobs-changelog.md.
 CREATE OR REPLACE FUNCTION app_jobs.get_jobs(
   worker_id text,
   task_identifiers text[] DEFAULT NULL,
@@ -83,7 +87,7 @@ BEGIN
 
   -- 1b. queue locks older than the cutoff without a running job (it was
   --     deleted or moved by hand): release them here, so that step 2 asks
-  --     for unlocked queues only and stays on job_queues_available_idx (an
+  --     for unlocked queues only and stays on job_queues_claimable_idx (an
   --     OR with the expiry would not).  A queue that still has a locked job
   --     keeps its lock: that job's row was busy for step 1 (SKIP LOCKED),
   --     and releasing its queue would let a second job of the queue run
