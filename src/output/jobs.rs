@@ -10,7 +10,7 @@
 
 use super::Printer;
 use crate::cli::Format;
-use crate::queue::{Job, Queue, Stats, StatsRow};
+use crate::queue::{Counts, Job, Queue, Stats, StatsRow};
 use crate::text::plural;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -19,31 +19,16 @@ use std::io::{self, Write};
 pub struct StatsReport {
     pub database: String,
     pub rows: Vec<StatsRow>,
-    pub totals: Totals,
+    /// The sums of the state columns over every row.
+    pub totals: Counts,
     pub paused_queues: Vec<Queue>,
-}
-
-/// The sums of the state columns over every row.
-#[derive(Debug, Default, Serialize)]
-pub struct Totals {
-    pub ready: i64,
-    pub scheduled: i64,
-    pub running: i64,
-    pub retrying: i64,
-    pub failed: i64,
-    pub paused: i64,
 }
 
 impl StatsReport {
     pub fn new(database: String, stats: Stats) -> StatsReport {
-        let mut totals = Totals::default();
+        let mut totals = Counts::default();
         for r in &stats.rows {
-            totals.ready += r.ready;
-            totals.scheduled += r.scheduled;
-            totals.running += r.running;
-            totals.retrying += r.retrying;
-            totals.failed += r.failed;
-            totals.paused += r.paused;
+            totals.add(&r.counts);
         }
         StatsReport {
             database,
@@ -202,45 +187,25 @@ impl Printer {
             .to_vec(),
         ];
         for r in &report.rows {
-            rows.push(vec![
+            let mut row = vec![
                 r.task_identifier.clone(),
                 r.queue_name.clone().unwrap_or_else(|| "-".into()),
-                r.ready.to_string(),
-                r.scheduled.to_string(),
-                r.running.to_string(),
-                r.retrying.to_string(),
-                r.failed.to_string(),
-                r.paused.to_string(),
-                opt_age(r.oldest_ready_age_seconds),
-                opt_age(r.longest_running_seconds),
-            ]);
+            ];
+            row.extend(r.counts.values().map(|n| n.to_string()));
+            row.push(opt_age(r.oldest_ready_age_seconds));
+            row.push(opt_age(r.longest_running_seconds));
+            rows.push(row);
         }
         let t = &report.totals;
         if report.rows.len() != 1 {
-            rows.push(vec![
-                "(total)".into(),
-                String::new(),
-                t.ready.to_string(),
-                t.scheduled.to_string(),
-                t.running.to_string(),
-                t.retrying.to_string(),
-                t.failed.to_string(),
-                t.paused.to_string(),
-                opt_age(
-                    report
-                        .rows
-                        .iter()
-                        .filter_map(|r| r.oldest_ready_age_seconds)
-                        .reduce(f64::max),
-                ),
-                opt_age(
-                    report
-                        .rows
-                        .iter()
-                        .filter_map(|r| r.longest_running_seconds)
-                        .reduce(f64::max),
-                ),
-            ]);
+            let longest = |age: fn(&StatsRow) -> Option<f64>| {
+                opt_age(report.rows.iter().filter_map(age).reduce(f64::max))
+            };
+            let mut row = vec!["(total)".to_owned(), String::new()];
+            row.extend(t.values().map(|n| n.to_string()));
+            row.push(longest(|r| r.oldest_ready_age_seconds));
+            row.push(longest(|r| r.longest_running_seconds));
+            rows.push(row);
         }
         let right = [false, false, true, true, true, true, true, true, true, true];
         table(&mut out, &rows, &right)?;

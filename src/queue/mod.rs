@@ -104,16 +104,47 @@ impl Job {
 pub struct StatsRow {
     pub task_identifier: String,
     pub queue_name: Option<String>,
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Seconds the oldest ready job has been due.
+    pub oldest_ready_age_seconds: Option<f64>,
+    /// Seconds the oldest running job has been locked.
+    pub longest_running_seconds: Option<f64>,
+}
+
+/// Jobs by state, as `app_jobs.job_stats()` counts them (each job in
+/// exactly one state).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Counts {
     pub ready: i64,
     pub scheduled: i64,
     pub running: i64,
     pub retrying: i64,
     pub failed: i64,
     pub paused: i64,
-    /// Seconds the oldest ready job has been due.
-    pub oldest_ready_age_seconds: Option<f64>,
-    /// Seconds the oldest running job has been locked.
-    pub longest_running_seconds: Option<f64>,
+}
+
+impl Counts {
+    pub fn add(&mut self, other: &Counts) {
+        self.ready += other.ready;
+        self.scheduled += other.scheduled;
+        self.running += other.running;
+        self.retrying += other.retrying;
+        self.failed += other.failed;
+        self.paused += other.paused;
+    }
+
+    /// In the column order of `job_stats()`.
+    pub fn values(&self) -> [i64; 6] {
+        [
+            self.ready,
+            self.scheduled,
+            self.running,
+            self.retrying,
+            self.failed,
+            self.paused,
+        ]
+    }
 }
 
 /// A row of `app_jobs.job_queues`.
@@ -224,12 +255,14 @@ pub fn stats(client: &mut Client, database_id: Option<&str>) -> Result<Stats, po
         .map(|r| StatsRow {
             task_identifier: r.get(0),
             queue_name: r.get(1),
-            ready: r.get(2),
-            scheduled: r.get(3),
-            running: r.get(4),
-            retrying: r.get(5),
-            failed: r.get(6),
-            paused: r.get(7),
+            counts: Counts {
+                ready: r.get(2),
+                scheduled: r.get(3),
+                running: r.get(4),
+                retrying: r.get(5),
+                failed: r.get(6),
+                paused: r.get(7),
+            },
             oldest_ready_age_seconds: r.get(8),
             longest_running_seconds: r.get(9),
         })
