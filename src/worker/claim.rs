@@ -62,14 +62,7 @@ pub async fn run(shared: &Arc<Shared>, conn: &mut Conn) {
         let mut claimed = 0;
         let mut full = false;
         let mut failed = false;
-        let mut free = shared.options.concurrency
-            - shared
-                .held
-                .lock()
-                .expect("not poisoned")
-                .values()
-                .filter(|h| h.running)
-                .count();
+        let mut free = shared.options.concurrency - shared.running();
         for (tasks, room) in groups {
             let batch = room.min(free).min(shared.options.batch_size);
             if batch == 0 {

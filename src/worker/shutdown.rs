@@ -17,13 +17,7 @@ pub fn spawn(shared: Arc<Shared>) -> Result<(), String> {
             _ = term.recv() => "SIGTERM",
             _ = int.recv() => "SIGINT",
         };
-        let running = shared
-            .held
-            .lock()
-            .expect("not poisoned")
-            .values()
-            .filter(|h| h.running)
-            .count();
+        let running = shared.running();
         tracing::info!(
             "{name}: no more claims; waiting up to {}s for {running} running job(s) (a second signal stops at once)",
             shared.options.shutdown_timeout.as_secs_f64()
