@@ -1052,16 +1052,16 @@ fn verify_fails_naming_the_change_whose_function_was_dropped() {
     assert_eq!(
         ok(
             c.query_one(
-                "SELECT pg_get_function_identity_arguments('app_jobs.complete_job'::regproc)",
+                "SELECT pg_get_function_identity_arguments('app_jobs.fail_job'::regproc)",
                 &[]
             ),
             "signature"
         )
         .get::<_, String>(0),
-        "worker_id text, job_id bigint"
+        "worker_id text, job_id bigint, error_message text"
     );
     ok(
-        c.batch_execute("DROP FUNCTION app_jobs.complete_job(text, bigint)"),
+        c.batch_execute("DROP FUNCTION app_jobs.fail_job(text, bigint, text)"),
         "drop",
     );
     let output = jobsctl_on(&db).arg("verify").output().unwrap();
@@ -1069,8 +1069,8 @@ fn verify_fails_naming_the_change_whose_function_was_dropped() {
     assert_eq!(output.status.code(), Some(1), "stderr:\n{stderr}");
     assert!(
         stderr.contains(
-            "verify failed: pgpm-jobs:schemas/app_jobs/procedures/complete_job: \
-             verify/schemas/app_jobs/procedures/complete_job.sql"
+            "verify failed: pgpm-jobs:schemas/app_jobs/procedures/fail_job: \
+             verify/schemas/app_jobs/procedures/fail_job.sql"
         ),
         "stderr:\n{stderr}"
     );
@@ -2033,4 +2033,121 @@ fn retry_cancel_and_purge_racing_workers_keep_counts_exact_and_spare_running_job
         ),
         0
     );
+}
+
+/// The deadlock of docs/reliability.md ("a transaction that touches two
+/// named queues"): up to `@0.6.0` the queue counter row was locked by each
+/// `add_job` until commit, so transactions that enqueued into the same
+/// queues in different orders failed with 40P01. Since `@0.7.0` the counts
+/// are applied at commit, queue rows locked in one order: eight sessions
+/// enqueueing into shuffled sets of named queues, with a pause between adds
+/// to keep every transaction open across the others', all commit, and the
+/// counts are exact.
+#[test]
+fn transactions_enqueueing_into_shuffled_sets_of_named_queues_never_deadlock() {
+    const SESSIONS: u64 = 8;
+    const TRANSACTIONS: u64 = 25;
+    const QUEUES: u64 = 6;
+    let db = deployed("shuffled_queues");
+    let start = Barrier::new(SESSIONS as usize);
+    thread::scope(|s| {
+        for session in 0..SESSIONS {
+            let (db, start) = (&db, &start);
+            s.spawn(move || {
+                let mut client = db.client();
+                let mut rng = common::Rng::new(0x5eed + session);
+                start.wait();
+                for _ in 0..TRANSACTIONS {
+                    let mut queues: Vec<u64> = (0..QUEUES).collect();
+                    for i in (1..queues.len()).rev() {
+                        queues.swap(i, rng.below(i as u64 + 1) as usize);
+                    }
+                    queues.truncate(2 + rng.below(QUEUES - 1) as usize);
+                    let mut tx = ok(client.transaction(), "begin");
+                    for q in &queues {
+                        ok(
+                            tx.execute(
+                                &format!("SELECT app_jobs.add_job('{TENANT}', 'chain', queue_name := $1)"),
+                                &[&format!("q{q}")],
+                            ),
+                            "add_job",
+                        );
+                        thread::sleep(Duration::from_millis(2));
+                    }
+                    tx.commit().unwrap_or_else(|e| {
+                        panic!("session {session}: commit: {}", describe_sql_error(&e))
+                    });
+                }
+            });
+        }
+    });
+    let mut client = db.client();
+    common::assert_job_queues_exact_and_unlocked(&mut client);
+    assert!(count(&mut client, "SELECT count(*) FROM app_jobs.jobs") >= (SESSIONS * TRANSACTIONS * 2) as i64);
+}
+
+/// The chaining case of the same deadlock: a worker completes a job of one
+/// named queue and, in the same transaction, enqueues the next step into
+/// another, while a second worker does the reverse. Up to `@0.6.0`
+/// complete_job locked its queue's row to unlock it and held it to commit;
+/// since `@0.7.0` the unlock happens at commit with the counts, in one
+/// order. Both workers commit every round, and their queues end unlocked.
+#[test]
+fn workers_completing_in_one_queue_and_enqueueing_into_another_never_deadlock() {
+    const ROUNDS: usize = 20;
+    let db = deployed("chained_queues");
+    let mut setup = db.client();
+    for q in ["a", "b"] {
+        ok(
+            setup.batch_execute(&format!(
+                "SELECT app_jobs.add_job('{TENANT}', 'step-{q}', queue_name := '{q}')
+                   FROM generate_series(1, {ROUNDS})"
+            )),
+            "seed",
+        );
+    }
+    thread::scope(|s| {
+        for (worker, own, next) in [("w-a", "a", "b"), ("w-b", "b", "a")] {
+            let db = &db;
+            s.spawn(move || {
+                let mut client = db.client();
+                for round in 0..ROUNDS {
+                    // the worker's own queue is free between rounds: claim its head
+                    let id: i64 = loop {
+                        let row = ok(
+                            client.query_one(
+                                "SELECT id FROM app_jobs.get_job($1, ARRAY[$2])",
+                                &[&worker, &format!("step-{own}")],
+                            ),
+                            "get_job",
+                        );
+                        match row.get::<_, Option<i64>>(0) {
+                            Some(id) => break id,
+                            None => thread::sleep(Duration::from_millis(1)),
+                        }
+                    };
+                    let mut tx = ok(client.transaction(), "begin");
+                    let done = ok(
+                        tx.query_one("SELECT id FROM app_jobs.complete_job($1, $2)", &[&worker, &id]),
+                        "complete_job",
+                    );
+                    assert_eq!(done.get::<_, Option<i64>>(0), Some(id), "{worker} round {round}");
+                    thread::sleep(Duration::from_millis(5));
+                    ok(
+                        tx.execute(
+                            &format!("SELECT app_jobs.add_job('{TENANT}', 'next', queue_name := $1)"),
+                            &[&next],
+                        ),
+                        "add_job",
+                    );
+                    tx.commit().unwrap_or_else(|e| {
+                        panic!("{worker} round {round}: commit: {}", describe_sql_error(&e))
+                    });
+                }
+            });
+        }
+    });
+    let mut client = db.client();
+    common::assert_job_queues_exact_and_unlocked(&mut client);
+    assert_eq!(count(&mut client, "SELECT count(*) FROM app_jobs.jobs WHERE task_identifier = 'next'"), 2 * ROUNDS as i64);
 }

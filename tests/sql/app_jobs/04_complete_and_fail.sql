@@ -20,6 +20,9 @@
 -- prints nothing).
 
 BEGIN;
+-- queue counts and unlocks are applied at commit (pgpm-jobs @0.7.0); this
+-- file never commits, so apply them at the end of each statement instead
+SET CONSTRAINTS ALL IMMEDIATE;
 
 -- start from empty tables (inside this transaction only)
 DELETE FROM app_jobs.jobs;

@@ -21,6 +21,9 @@
 -- "FAILED: ..." (a passing run prints nothing).
 
 BEGIN;
+-- queue counts and unlocks are applied at commit (pgpm-jobs @0.7.0); this
+-- file never commits, so apply them at the end of each statement instead
+SET CONSTRAINTS ALL IMMEDIATE;
 
 -- the session's zone must not matter: every literal below has an offset
 SET LOCAL "TimeZone" = 'America/Los_Angeles';

@@ -22,6 +22,9 @@
 -- "FAILED: ..." (a passing run prints nothing).
 
 BEGIN;
+-- queue counts and unlocks are applied at commit (pgpm-jobs @0.7.0); this
+-- file never commits, so apply them at the end of each statement instead
+SET CONSTRAINTS ALL IMMEDIATE;
 
 -- stmt must raise INVALID_SCHEDULE_INFO with exactly this DETAIL
 CREATE FUNCTION pg_temp.refused(stmt text, detail text, what text) RETURNS void

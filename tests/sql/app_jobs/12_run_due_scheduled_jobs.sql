@@ -25,6 +25,9 @@
 -- "FAILED: ..." (a passing run prints nothing).
 
 BEGIN;
+-- queue counts and unlocks are applied at commit (pgpm-jobs @0.7.0); this
+-- file never commits, so apply them at the end of each statement instead
+SET CONSTRAINTS ALL IMMEDIATE;
 
 -- the slots fired by one call, in order
 CREATE FUNCTION pg_temp.fire(at timestamptz, max_jobs integer DEFAULT 1000) RETURNS timestamptz[]

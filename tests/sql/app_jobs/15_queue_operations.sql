@@ -22,6 +22,9 @@
 -- "FAILED: ...".
 
 BEGIN;
+-- queue counts and unlocks are applied at commit (pgpm-jobs @0.7.0); this
+-- file never commits, so apply them at the end of each statement instead
+SET CONSTRAINTS ALL IMMEDIATE;
 
 DELETE FROM app_jobs.jobs;
 DELETE FROM app_jobs.scheduled_jobs;
