@@ -23,7 +23,13 @@ pub fn run(project: &Project, args: &LintArgs, printer: &Printer) -> Result<(), 
     };
     let report = lint_plan(&plan, &deployed, &config);
     let database = settings.as_ref().map(Settings::describe);
-    printer.lint_report(&plan.workspace, database.as_deref(), &report, strict)?;
+    printer.lint_report(
+        &plan.workspace,
+        database.as_deref(),
+        &config.default_rules(),
+        &report,
+        strict,
+    )?;
     if report.errors(strict) > 0 {
         return Err(Error::Exit(exit::FAILED));
     }

@@ -2,7 +2,8 @@
 //! silences rules, with the reason written down.
 //!
 //! Placed before the script's first statement (in its header, where
-//! `-- jobsctl:no-transaction` goes too), it applies to the whole script;
+//! `-- jobsctl:no-transaction` goes too; a `BEGIN` is a statement), it
+//! applies to the whole script;
 //! anywhere else, to the next statement. Like the other directives it is
 //! case-insensitive and allows whitespace around the colon after `jobsctl`.
 //! A directive without a reason, without a rule, or naming a rule squawk
@@ -44,10 +45,13 @@ pub enum DirectiveError {
 }
 
 /// Every directive of a script, and the comments that look like one but
-/// are not valid (with their byte offsets). `statement_starts` are the
-/// byte offsets of the top-level statements, in order.
+/// are not valid (with their byte offsets). `header_end` is where the
+/// script's first statement starts (its own `BEGIN` counts);
+/// `statement_starts` are the byte offsets of the statements squawk lints,
+/// in order.
 pub fn directives(
     file: &SourceFile,
+    header_end: usize,
     statement_starts: &[usize],
 ) -> (Vec<Directive>, Vec<(usize, DirectiveError)>) {
     let mut found = Vec::new();
@@ -68,12 +72,13 @@ pub fn directives(
             None => {}
             Some(Err(error)) => errors.push((offset, error)),
             Some(Ok((rules, reason))) => {
-                let scope = match statement_starts.first() {
-                    Some(first) if end <= *first => Scope::File,
-                    _ => statement_starts
+                let scope = if end <= header_end {
+                    Scope::File
+                } else {
+                    statement_starts
                         .iter()
                         .position(|start| *start >= end)
-                        .map_or(Scope::Nothing, Scope::Statement),
+                        .map_or(Scope::Nothing, Scope::Statement)
                 };
                 found.push(Directive {
                     rules,

@@ -164,7 +164,8 @@ fn lint_unit(
     }
     let statements = plan_aware::statements(&file);
     let starts: Vec<usize> = statements.iter().map(|s| s.start).collect();
-    let (directives, directive_errors) = directive::directives(&file, &starts);
+    let header_end = script.statements.first().map_or(text.len(), |s| s.start);
+    let (directives, directive_errors) = directive::directives(&file, header_end, &starts);
     let this_change = format!("{}:{}", unit.package, unit.change);
     let at = |offset: usize| {
         let (line, column) = script.line_col_of_byte(offset);

@@ -40,7 +40,8 @@ impl fmt::Display for TableName {
 }
 
 /// The rules whose findings are about taking a lock on (or rewriting) an
-/// existing table, and so do not apply to a table created in the same run.
+/// existing table, or about breaking code that already uses it, and so do
+/// not apply to a table created in the same run.
 pub fn is_table_lock_rule(rule: Rule) -> bool {
     matches!(
         rule,
@@ -54,6 +55,9 @@ pub fn is_table_lock_rule(rule: Rule) -> bool {
             | Rule::ChangingColumnType
             | Rule::DisallowedUniqueConstraint
             | Rule::RequireConcurrentPartitionDetach
+            | Rule::BanDropColumn
+            | Rule::RenamingColumn
+            | Rule::RenamingTable
     )
 }
 

@@ -28,7 +28,6 @@ pub const ENABLED: &[Rule] = &[
     Rule::RequireConcurrentIndexDeletion,
     Rule::RequireConcurrentReindex,
     Rule::RequireConcurrentPartitionDetach,
-    Rule::BanConcurrentIndexCreationInTransaction,
     Rule::ConstraintMissingNotValid,
     Rule::AddingForeignKeyConstraint,
     Rule::AddingFieldWithDefault,
@@ -48,6 +47,11 @@ pub const ENABLED: &[Rule] = &[
 /// themselves; it cannot be silenced.
 pub const DIRECTIVE_RULE: &str = "lint-directive";
 
+/// `ban-concurrent-index-creation-in-transaction` is not in the list: a
+/// change with `CREATE INDEX CONCURRENTLY` runs outside a transaction
+/// (jobsctl sees to that), and a script that wraps it in its own
+/// `BEGIN`/`COMMIT` is refused by `plan` before any lint.
+///
 /// How bad a finding is before `--strict`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -218,6 +222,12 @@ impl RuleConfig {
             }
         }
         rules
+    }
+
+    /// The names of the rules that run on a package without settings of
+    /// its own.
+    pub fn default_rules(&self) -> Vec<String> {
+        self.rules_for("").iter().map(ToString::to_string).collect()
     }
 
     /// The allowance that silences `rule` in `package:change`, if any.

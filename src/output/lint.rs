@@ -24,6 +24,8 @@ struct Document<'a> {
     /// The database whose registry was read, if any.
     database: Option<&'a str>,
     strict: bool,
+    /// The rules run on packages without settings of their own.
+    rules: &'a [String],
     /// Findings that make the run fail (all of them with --strict).
     errors: usize,
     #[serde(flatten)]
@@ -35,6 +37,7 @@ impl Printer {
         &self,
         workspace: &str,
         database: Option<&str>,
+        rules: &[String],
         report: &LintReport,
         strict: bool,
     ) -> io::Result<()> {
@@ -44,6 +47,7 @@ impl Printer {
                 workspace,
                 database,
                 strict,
+                rules,
                 errors,
                 report,
             });
