@@ -7,7 +7,8 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0    success, or nothing to do
   1    an operation ran and failed (a failed change, drift, a failed verify, a lock
-       timeout), `status --exit-code` found pending changes, or the dev cluster is not running
+       timeout), a lint finding under --strict stopped `plan` or `deploy` before anything
+       ran, `status --exit-code` found pending changes, or the dev cluster is not running
   2    usage or configuration error (flags, jobsctl.toml, connection settings, an
        unreachable server), or an invalid workspace: nothing was run
   130  interrupted";

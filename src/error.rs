@@ -47,9 +47,7 @@ pub enum Error {
     /// Lint findings that are errors (all of them with --strict) stopped
     /// `plan` or `deploy` before anything ran.
     #[error("{} (lint); nothing was run", crate::text::plural(findings.len(), "finding"))]
-    Lint {
-        findings: Vec<crate::lint::Finding>,
-    },
+    Lint { findings: Vec<crate::lint::Finding> },
     /// An error with a suggestion of what to do about it.
     #[error("{error}")]
     WithHint { error: Box<Error>, hint: String },

@@ -148,7 +148,10 @@ fn every_enabled_rule_finds_its_unsafe_statement_and_not_the_safe_one() {
         }
     }
     let (code, document) = lint_json(&ws, &[]);
-    assert_eq!(code, 0, "findings are warnings without --strict: {document:#}");
+    assert_eq!(
+        code, 0,
+        "findings are warnings without --strict: {document:#}"
+    );
     let listed: Vec<&str> = RULES.iter().map(|(rule, _, _)| *rule).collect();
     let enabled: Vec<&str> = document["rules"]
         .as_array()
@@ -164,7 +167,13 @@ fn every_enabled_rule_finds_its_unsafe_statement_and_not_the_safe_one() {
             .unwrap()
             .iter()
             .filter(|f| f["change"] == change.as_str())
-            .map(|f| format!("{}:{}", f["package"].as_str().unwrap(), f["rule"].as_str().unwrap()))
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    f["package"].as_str().unwrap(),
+                    f["rule"].as_str().unwrap()
+                )
+            })
             .collect();
         assert!(
             found.contains(&format!("unsafe:{rule}")),
@@ -196,7 +205,9 @@ fn a_finding_reads_path_line_column_rule_message_with_help() {
             )
             .and(predicate::str::contains("help: Use `concurrently`"))
             .and(predicate::str::contains("fix: Add `concurrently`"))
-            .and(predicate::str::contains("Linted 2 pending changes: 0 errors, 1 warning")),
+            .and(predicate::str::contains(
+                "Linted 2 pending changes: 0 errors, 1 warning",
+            )),
         );
 }
 
@@ -211,7 +222,10 @@ fn an_index_on_a_table_created_by_an_earlier_pending_change_is_not_a_finding() {
     let (code, document) = lint_json(&ws, &[]);
     assert_eq!(code, 0);
     assert_eq!(document["findings"], Value::Array(vec![]));
-    assert_eq!(document["exempt"][0]["rule"], "require-concurrent-index-creation");
+    assert_eq!(
+        document["exempt"][0]["rule"],
+        "require-concurrent-index-creation"
+    );
     assert_eq!(document["exempt"][0]["table"], "accounts");
     assert_eq!(document["exempt"][0]["created_by"], "app:accounts");
 }
@@ -363,7 +377,10 @@ fn a_constraint_validated_in_the_transaction_that_added_it_is_a_finding_but_not_
         rules_in(&document, "findings", "in_transaction"),
         ["constraint-missing-not-valid"]
     );
-    assert_eq!(rules_in(&document, "findings", "no_transaction"), Vec::<String>::new());
+    assert_eq!(
+        rules_in(&document, "findings", "no_transaction"),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -431,8 +448,14 @@ fn package_settings_ignore_a_rule_for_that_package_only() {
             "[packages.app]\nlint = { ignore = [\"ban-drop-table\"] }\n",
         );
     let (_, document) = lint_json(&ws, &[]);
-    assert_eq!(rules_in(&document, "findings", "drop_legacy"), Vec::<String>::new());
-    assert_eq!(rules_in(&document, "findings", "drop_old"), ["ban-drop-table"]);
+    assert_eq!(
+        rules_in(&document, "findings", "drop_legacy"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        rules_in(&document, "findings", "drop_old"),
+        ["ban-drop-table"]
+    );
 }
 
 #[test]
@@ -446,23 +469,39 @@ fn package_settings_allow_one_rule_in_one_change_with_its_reason() {
             "[[packages.app.lint.allow]]\nchange = \"drop_legacy\"\nrule = \"ban-drop-table\"\nreason = \"legacy has been unused since 2024\"\n",
         );
     let (_, document) = lint_json(&ws, &[]);
-    assert_eq!(rules_in(&document, "findings", "drop_legacy"), Vec::<String>::new());
-    assert_eq!(rules_in(&document, "findings", "drop_old"), ["ban-drop-table"]);
+    assert_eq!(
+        rules_in(&document, "findings", "drop_legacy"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        rules_in(&document, "findings", "drop_old"),
+        ["ban-drop-table"]
+    );
     assert_eq!(document["silenced"][0]["by"], "jobsctl.toml");
-    assert_eq!(document["silenced"][0]["reason"], "legacy has been unused since 2024");
+    assert_eq!(
+        document["silenced"][0]["reason"],
+        "legacy has been unused since 2024"
+    );
 }
 
 #[test]
 fn lint_settings_enable_and_ignore_rules_for_every_package() {
     let ws = TempWorkspace::new();
     ws.package("app", &[])
-        .change("app", "events", "DROP TABLE legacy;\nALTER TABLE events ADD COLUMN at timestamp;")
+        .change(
+            "app",
+            "events",
+            "DROP TABLE legacy;\nALTER TABLE events ADD COLUMN at timestamp;",
+        )
         .write(
             "jobsctl.toml",
             "[lint]\nenable = [\"prefer-timestamptz\"]\nignore = [\"ban-drop-table\"]\n",
         );
     let (_, document) = lint_json(&ws, &[]);
-    assert_eq!(rules_in(&document, "findings", "events"), ["prefer-timestamp-tz"]);
+    assert_eq!(
+        rules_in(&document, "findings", "events"),
+        ["prefer-timestamp-tz"]
+    );
 }
 
 #[test]
@@ -474,7 +513,9 @@ fn an_unknown_rule_in_jobsctl_toml_is_a_configuration_error() {
         .arg(ws.path())
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("lint.ignore: no rule `no-such-rule`"));
+        .stderr(predicate::str::contains(
+            "lint.ignore: no rule `no-such-rule`",
+        ));
 }
 
 #[test]
@@ -519,7 +560,9 @@ fn json_output_is_one_document_with_findings_silenced_and_exempt() {
     assert_eq!(document["errors"], 1);
     assert_eq!(document["database"], Value::Null);
     let finding = &document["findings"][0];
-    for key in ["package", "change", "path", "line", "column", "rule", "severity", "message"] {
+    for key in [
+        "package", "change", "path", "line", "column", "rule", "severity", "message",
+    ] {
         assert!(!finding[key].is_null(), "finding has {key}: {finding:#}");
     }
     assert!(document["silenced"].is_array() && document["exempt"].is_array());

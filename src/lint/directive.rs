@@ -96,7 +96,11 @@ fn parse(comment: &str) -> Option<Result<(Vec<Rule>, String), DirectiveError>> {
     let rest = strip_prefix_ignore_case(comment.trim_start(), "jobsctl")?;
     let rest = rest.trim_start().strip_prefix(':')?;
     let rest = strip_prefix_ignore_case(rest.trim_start(), "lint-ignore")?;
-    if !rest.chars().next().is_none_or(|c| c.is_whitespace() || c == ':') {
+    if !rest
+        .chars()
+        .next()
+        .is_none_or(|c| c.is_whitespace() || c == ':')
+    {
         return None;
     }
     let (names, reason) = match rest.split_once(':') {
@@ -143,7 +147,10 @@ mod tests {
         .unwrap();
         assert_eq!(
             rules,
-            [Rule::RequireConcurrentIndexCreation, Rule::ChangingColumnType]
+            [
+                Rule::RequireConcurrentIndexCreation,
+                Rule::ChangingColumnType
+            ]
         );
         assert_eq!(reason, "empty table");
     }

@@ -27,7 +27,7 @@ pub mod rules;
 
 pub use directive::DirectiveError;
 pub use plan_aware::TableName;
-pub use rules::{Allowance, LintSettings, RuleConfig, Severity, SettingsError};
+pub use rules::{Allowance, LintSettings, RuleConfig, SettingsError, Severity};
 
 use crate::script::{Script, StatementKind};
 use serde::Serialize;
@@ -160,7 +160,11 @@ fn lint_unit(
     let parse = SourceFile::parse(&text);
     let file = parse.tree();
     if !parse.errors().is_empty() {
-        tracing::debug!(path = unit.path, errors = parse.errors().len(), "squawk could not parse all of the script; linting what it parsed");
+        tracing::debug!(
+            path = unit.path,
+            errors = parse.errors().len(),
+            "squawk could not parse all of the script; linting what it parsed"
+        );
     }
     let statements = plan_aware::statements(&file);
     let starts: Vec<usize> = statements.iter().map(|s| s.start).collect();
@@ -190,6 +194,10 @@ fn lint_unit(
 
     let mut linter = Linter::from(config.rules_for(unit.package));
     linter.settings.assume_in_transaction = unit.transactional;
+    // The oldest PostgreSQL jobsctl supports (README, "Supported PostgreSQL versions").
+    if let Ok(version) = "13".parse() {
+        linter.settings.pg_version = version;
+    }
     for violation in linter.lint(&parse, &text) {
         let start = usize::from(violation.text_range.start());
         let rule = violation.code;
@@ -206,10 +214,7 @@ fn lint_unit(
                 .iter()
                 .find(|(t, _)| t.matches(target))
                 .map(|(_, by)| by.clone());
-            if let Some(by) = earlier_here
-                .then(|| this_change.clone())
-                .or(earlier_change)
-            {
+            if let Some(by) = earlier_here.then(|| this_change.clone()).or(earlier_change) {
                 report.exempt.push(Exempt {
                     at: at(start),
                     rule: rule.to_string(),

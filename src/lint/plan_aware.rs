@@ -5,8 +5,8 @@
 //! blocks nobody, so the lock-risk findings on it are dropped.
 
 use squawk_linter::Rule;
-use squawk_syntax::ast::{self, AstNode};
 use squawk_syntax::SourceFile;
+use squawk_syntax::ast::{self, AstNode};
 use std::fmt;
 
 /// A table name as PostgreSQL folds it: unquoted names lower-cased, quotes
@@ -129,20 +129,14 @@ pub fn statement_at(statements: &[Statement], offset: usize) -> Option<usize> {
 
 fn path_name(path: &ast::Path) -> Option<TableName> {
     Some(TableName {
-        schema: path
-            .qualifier()
-            .and_then(|q| q.segment())
-            .map(|s| s.text()),
+        schema: path.qualifier().and_then(|q| q.segment()).map(|s| s.text()),
         name: path.segment()?.text(),
     })
 }
 
 fn path_ref_name(path: &ast::PathRef) -> Option<TableName> {
     Some(TableName {
-        schema: path
-            .qualifier()
-            .and_then(|q| q.segment())
-            .map(|s| s.text()),
+        schema: path.qualifier().and_then(|q| q.segment()).map(|s| s.text()),
         name: path.segment()?.text(),
     })
 }

@@ -67,7 +67,13 @@ impl Printer {
                 write!(out, "  {DIM}fix:{DIM:#} {}", fix.title)?;
                 for edit in &fix.edits {
                     if !edit.text.is_empty() {
-                        write!(out, " {DIM}(at {}:{}: `{}`){DIM:#}", edit.line, edit.column, edit.text.trim())?;
+                        write!(
+                            out,
+                            " {DIM}(at {}:{}: `{}`){DIM:#}",
+                            edit.line,
+                            edit.column,
+                            edit.text.trim()
+                        )?;
                     }
                 }
                 writeln!(out)?;
