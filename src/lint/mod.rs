@@ -31,7 +31,7 @@ pub use rules::{Allowance, LintSettings, RuleConfig, SettingsError, Severity};
 
 use crate::script::{Script, StatementKind};
 use serde::Serialize;
-use squawk_linter::{Linter, Rule};
+use squawk_linter::Linter;
 use squawk_syntax::SourceFile;
 
 /// One change's deploy script, as the run would execute it.
@@ -304,9 +304,4 @@ fn without_transaction_control(script: &Script) -> String {
     // Replacing whole statements (which start and end on char boundaries)
     // byte by byte with ASCII keeps the text valid UTF-8.
     String::from_utf8(text).unwrap_or_else(|_| script.text.clone())
-}
-
-/// The rule names squawk knows, for messages.
-pub fn is_rule(name: &str) -> bool {
-    name.parse::<Rule>().is_ok()
 }
