@@ -7,9 +7,18 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0    success, or nothing to do
   1    an operation ran and failed (a failed change, drift, a failed verify, a lock
-       timeout), `status --exit-code` found pending changes, or the dev cluster is not running
+       timeout), a lint finding under --strict stopped `plan` or `deploy` before anything
+       ran, `status --exit-code` found pending changes, or the dev cluster is not running
   2    usage or configuration error (flags, jobsctl.toml, connection settings, an
        unreachable server), or an invalid workspace: nothing was run
+  130  interrupted";
+
+pub const LINT_EXIT_CODES: &str = "\
+Exit codes:
+  0    no finding, only silenced ones, or only warnings without --strict
+  1    a finding that is an error (with --strict, every finding)
+  2    usage or configuration error (flags, jobsctl.toml, an unknown rule name,
+       connection settings, an unreachable server), or an invalid workspace
   130  interrupted";
 
 #[derive(Debug, Parser)]
@@ -78,6 +87,22 @@ pub enum Command {
     /// Every problem found is reported as `path:line:column: message`.
     #[command(after_help = EXIT_CODES)]
     Plan(PlanArgs),
+    /// Lint the deploy scripts a deploy would run for lock risks and breaking
+    /// changes (squawk's rules), aware of the plan.
+    ///
+    /// Reads the workspace like `plan` and lints every pending change's
+    /// deploy script in deploy order. A lock finding on a table created
+    /// earlier in the same run (earlier in the script, or by an earlier
+    /// pending change of any package) is dropped: nobody uses that table
+    /// yet. Without -d/--target every change is pending (a fresh deploy);
+    /// with one, the registry says what is deployed, and only the rest is
+    /// linted. Silence a finding with `-- jobsctl:lint-ignore RULE: REASON`
+    /// before the statement (or in the script's header, for the whole
+    /// script), or in jobsctl.toml (`[lint]`, `[packages.NAME.lint]`).
+    /// Findings are warnings (`plan` and `deploy` print them too); with
+    /// --strict they are errors. See docs/lint.md.
+    #[command(after_help = LINT_EXIT_CODES)]
+    Lint(LintArgs),
     /// Deploy pending changes, in dependency order, and record them in the registry.
     ///
     /// Takes the deploy lock (a session advisory lock), installs or upgrades
@@ -554,6 +579,17 @@ pub struct LogArgs {
     /// At most this many events.
     #[arg(long, default_value_t = 50)]
     pub limit: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// The database whose registry says which changes are deployed; only
+    /// -d/--database-url or --target count here (no environment or dev
+    /// cluster fallback): without one, every change is pending.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]

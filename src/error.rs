@@ -44,6 +44,10 @@ pub enum Error {
     /// cluster): exit with this code and print nothing more.
     #[error("exit {0}")]
     Exit(u8),
+    /// Lint findings that are errors (all of them with --strict) stopped
+    /// `plan` or `deploy` before anything ran.
+    #[error("{} (lint); nothing was run", crate::text::plural(findings.len(), "finding"))]
+    Lint { findings: Vec<crate::lint::Finding> },
     /// An error with a suggestion of what to do about it.
     #[error("{error}")]
     WithHint { error: Box<Error>, hint: String },
@@ -78,7 +82,9 @@ impl Error {
             Error::Dev(_) => exit::FAILED,
             Error::Exit(code) => *code,
             Error::WithHint { error, .. } => error.exit_code(),
-            Error::NotClean | Error::Output(_) | Error::Write { .. } => exit::FAILED,
+            Error::NotClean | Error::Output(_) | Error::Write { .. } | Error::Lint { .. } => {
+                exit::FAILED
+            }
         }
     }
 
@@ -100,6 +106,7 @@ impl Error {
             Error::Usage(_) => "usage",
             Error::Engine(e) => e.kind(),
             Error::NotClean => "not_clean",
+            Error::Lint { .. } => "lint",
             Error::Output(_) => "output",
             Error::Write { .. } => "write",
             Error::Config(_) => "config",

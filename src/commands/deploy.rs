@@ -73,6 +73,18 @@ pub fn run_deploy(project: &Project, args: &DeployArgs, printer: &Printer) -> Re
             CreateOutcome::AlreadyExists => {}
         }
     }
+    // The lint findings of the changes that will run (those the registry
+    // says are pending); with --strict they stop the deploy before anything
+    // runs. When the registry cannot be read the deploy itself reports why.
+    if !args.log_only {
+        match super::lint::deployed_changes(&plan, settings) {
+            Ok(deployed) => {
+                let strict = project.strict(args.workspace.strict);
+                super::lint::check(project, &plan, &deployed, strict, printer)?;
+            }
+            Err(error) => tracing::debug!(%error, "lint skipped: the registry could not be read"),
+        }
+    }
     let options = DeployOptions {
         to: args.to.clone(),
         tx: project.tx(args.tx),

@@ -7,6 +7,7 @@ mod bench;
 mod deploy;
 mod dev;
 mod jobs;
+mod lint;
 mod meta;
 mod plan;
 pub mod project;
@@ -28,6 +29,10 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
     };
     match &cli.command {
         Command::Plan(args) => plan::run(&load(Some(&args.workspace))?, args, printer),
+        Command::Lint(args) => {
+            let project = load(Some(&args.workspace))?;
+            lint::run(&project, args, printer).map_err(|e| project.hint(e))
+        }
         Command::Deploy(args) => {
             let project = load(Some(&args.workspace))?;
             deploy::run_deploy(&project, args, printer).map_err(|e| project.hint(e))

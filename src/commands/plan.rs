@@ -8,6 +8,10 @@ use crate::output::Printer;
 
 pub fn run(project: &Project, args: &PlanArgs, printer: &Printer) -> Result<(), Error> {
     let (workspace, resolution) = super::open_workspace(project, &args.workspace, printer)?;
-    printer.plan(&deploy_plan(&workspace, &resolution))?;
+    let plan = deploy_plan(&workspace, &resolution);
+    // Without a database every change is pending, as in a fresh deploy.
+    let strict = project.strict(args.workspace.strict);
+    super::lint::check(project, &plan, &Default::default(), strict, printer)?;
+    printer.plan(&plan)?;
     Ok(())
 }

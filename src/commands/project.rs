@@ -138,6 +138,27 @@ impl Project {
         flag || self.config.strict().unwrap_or(false)
     }
 
+    /// The lint rules of the run: `[lint]`, `[packages.NAME] lint`, and the
+    /// built-in allowances of the embedded packages.
+    pub fn lint_config(&self) -> Result<crate::lint::RuleConfig, Error> {
+        crate::lint::RuleConfig::new(
+            self.config.lint(),
+            self.config.package_lint(),
+            crate::lint::embedded::allowances(),
+        )
+        .map_err(|e| {
+            Error::Config(crate::config::ConfigError {
+                path: self
+                    .config
+                    .path
+                    .clone()
+                    .unwrap_or_else(|| crate::config::FILE_NAME.into()),
+                line: None,
+                message: e.to_string(),
+            })
+        })
+    }
+
     /// How drift in each package is treated: `error` for everything with
     /// --strict; else `[packages.NAME] drift`; else `warn` for installed and
     /// embedded modules and `error` for the workspace's own packages.

@@ -11,6 +11,11 @@
 //!
 //! [packages.pgpm-verify]
 //! drift = "error"           # error | warn | replace: drift in this package (docs/pgpm-compat.md)
+//! lint = { ignore = ["renaming-column"] }   # this package's lint rules (docs/lint.md)
+//!
+//! [lint]                    # lint rules of every package (docs/lint.md)
+//! ignore = ["ban-drop-column"]
+//! enable = ["prefer-timestamptz"]
 //!
 //! [dev]
 //! data_dir = ".jobsctl/dev" # relative to this file
@@ -53,6 +58,7 @@
 
 use crate::db::conninfo::{self, Key};
 use crate::engine::{DriftPolicy, TxScope};
+use crate::lint::LintSettings;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -102,6 +108,8 @@ struct File {
     packages: BTreeMap<String, PackageSettings>,
     #[serde(default)]
     worker: WorkerSection,
+    #[serde(default)]
+    lint: LintSettings,
 }
 
 /// `[packages.NAME]`: settings of one package.
@@ -109,6 +117,7 @@ struct File {
 #[serde(deny_unknown_fields)]
 struct PackageSettings {
     drift: Option<DriftPolicy>,
+    lint: Option<LintSettings>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -355,6 +364,19 @@ impl Config {
             .packages
             .iter()
             .filter_map(|(name, settings)| settings.drift.map(|d| (name.as_str(), d)))
+    }
+
+    /// `[lint]`: the lint settings of every package.
+    pub fn lint(&self) -> &LintSettings {
+        &self.file.lint
+    }
+
+    /// `[packages.NAME] lint` of every package that sets it.
+    pub fn package_lint(&self) -> impl Iterator<Item = (&str, &LintSettings)> {
+        self.file
+            .packages
+            .iter()
+            .filter_map(|(name, settings)| settings.lint.as_ref().map(|l| (name.as_str(), l)))
     }
 
     /// `[defaults] target`.

@@ -26,6 +26,7 @@ mod adopt;
 mod bench;
 mod dev;
 pub mod jobs;
+mod lint;
 mod plan;
 mod run;
 mod scaffold;
@@ -183,6 +184,11 @@ fn human_error(err: &mut impl Write, error: &Error) -> io::Result<()> {
                 writeln!(err, "{ERROR}error{ERROR:#}: {problem}")?;
             }
         }
+        Error::Lint { findings } => {
+            for finding in findings {
+                writeln!(err, "{ERROR}error{ERROR:#}: {}", lint::one_line(finding))?;
+            }
+        }
         Error::Engine(Engine::ChangeFailed(failure)) => {
             return writeln!(err, "{ERROR}error{ERROR:#}: change failed: {failure}");
         }
@@ -249,6 +255,7 @@ impl<'a> From<&'a Error> for ErrorDocument<'a> {
             _ => None,
         };
         let details = match error {
+            Error::Lint { findings } => serde_json::to_value(findings).ok(),
             Error::Engine(Engine::ChangeFailed(failure)) => serde_json::to_value(failure).ok(),
             Error::Engine(Engine::VerifyFailed { failures }) => serde_json::to_value(failures).ok(),
             Error::Engine(Engine::Drift { drift }) => serde_json::to_value(drift).ok(),
