@@ -476,6 +476,8 @@ pub struct DeployArgs {
     /// `[defaults] lock_timeout` of jobsctl.toml, else 60.
     #[arg(long, value_name = "SECONDS", env = "JOBSCTL_LOCK_TIMEOUT")]
     pub lock_timeout: Option<f64>,
+    #[command(flatten)]
+    pub change_locks: ChangeLockArgs,
 }
 
 #[derive(Debug, Args)]
@@ -520,6 +522,25 @@ pub struct RevertArgs {
     /// `[defaults] lock_timeout` of jobsctl.toml, else 60.
     #[arg(long, value_name = "SECONDS", env = "JOBSCTL_LOCK_TIMEOUT")]
     pub lock_timeout: Option<f64>,
+    #[command(flatten)]
+    pub change_locks: ChangeLockArgs,
+}
+
+/// How each change waits for the locks its statements take (deploy, revert).
+#[derive(Debug, Args)]
+pub struct ChangeLockArgs {
+    /// `lock_timeout` for each change's own statements, e.g. `500ms`, `5s`
+    /// (not for the registry's; not the deploy lock, that is --lock-timeout).
+    /// A change that times out (SQLSTATE 55P03) runs again, see
+    /// --lock-retries, and who blocked it is shown. Default: `[defaults]
+    /// change_lock_timeout` of jobsctl.toml, else none (the session's own).
+    #[arg(long, value_name = "DURATION", env = "JOBSCTL_CHANGE_LOCK_TIMEOUT")]
+    pub change_lock_timeout: Option<String>,
+    /// How often a change that gave up waiting for a lock runs again, after
+    /// 1 s, 2 s, 4 s, ... (at most 30 s) from its start; default: `[defaults]
+    /// lock_retries` of jobsctl.toml, else 5 with a change lock timeout, else 0.
+    #[arg(long, value_name = "N", env = "JOBSCTL_LOCK_RETRIES", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub lock_retries: Option<u32>,
 }
 
 #[derive(Debug, Args)]

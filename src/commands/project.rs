@@ -25,6 +25,7 @@ use crate::db::Settings;
 use crate::dev::{self, Cluster};
 use crate::engine::TxScope;
 use crate::engine::deploy::DriftPolicies;
+use crate::engine::lock_wait::{LockPolicy, parse_duration};
 use crate::error::Error;
 use crate::output::Printer;
 use std::cell::Cell;
@@ -123,6 +124,24 @@ impl Project {
     pub fn lock_timeout(&self, flag: Option<f64>) -> f64 {
         flag.or(self.config.lock_timeout())
             .unwrap_or(DEFAULT_LOCK_TIMEOUT)
+    }
+
+    /// `--change-lock-timeout` (or `JOBSCTL_CHANGE_LOCK_TIMEOUT`), else
+    /// `[defaults] change_lock_timeout`, else none; `--lock-retries` (or
+    /// `JOBSCTL_LOCK_RETRIES`), else `[defaults] lock_retries`, else 5
+    /// when there is a timeout, else 0.
+    pub fn lock_policy(&self, args: &cli::ChangeLockArgs) -> Result<LockPolicy, Error> {
+        let timeout = match &args.change_lock_timeout {
+            Some(text) => Some(
+                parse_duration(text)
+                    .map_err(|e| Error::Usage(format!("--change-lock-timeout {e}")))?,
+            ),
+            None => self.config.change_lock_timeout(),
+        };
+        Ok(LockPolicy::new(
+            timeout,
+            args.lock_retries.or(self.config.lock_retries()),
+        ))
     }
 
     /// `--tx` (or `JOBSCTL_TX`), else `[defaults] tx`, else `change`. The

@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod execute;
 pub mod failure;
 pub mod lock;
+pub mod lock_wait;
 pub mod plan;
 pub mod revert;
 pub mod session;
@@ -194,4 +195,6 @@ pub enum Progress<'a> {
         drift: Vec<Drift>,
     },
     Change(&'a ChangeResult),
+    /// A change gave up waiting for a lock and runs again after a pause.
+    LockRetry(lock_wait::LockRetry),
 }
