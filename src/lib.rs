@@ -12,6 +12,7 @@ pub mod dev;
 pub mod engine;
 pub mod error;
 pub mod interrupt;
+pub mod locks;
 pub mod logging;
 pub mod output;
 pub mod package;

@@ -363,3 +363,176 @@ fn a_no_transaction_change_is_not_retried_once_one_of_its_statements_has_run() {
     deploy(&db, &ws).assert().success();
     assert_eq!(deployed(&db), ["t", "idx"]);
 }
+
+fn lock_report(db: &TestDb, ws: &TempWorkspace) -> assert_cmd::Command {
+    let mut cmd = jobsctl_on(db);
+    cmd.args(["lock-report", "-d", &db.name, "--workspace"])
+        .arg(ws.path());
+    cmd
+}
+
+#[test]
+fn lock_report_flags_access_exclusive_on_a_populated_existing_table_with_its_size() {
+    let db = TestDb::new("report_flag");
+    let ws = workspace(1000, false);
+    deploy(&db, &ws).assert().success();
+    add_alter(&ws);
+    let output = lock_report(&db, &ws)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let document = json_stdout(&output);
+    assert_eq!(document["rolled_back"], true);
+    assert_eq!(document["flagged"], 1, "{document:#}");
+    let change = &document["changes"][0];
+    assert_eq!(change["change"], "alter_t");
+    assert_eq!(change["status"], "ran");
+    let lock = &change["locks"][0];
+    assert_eq!(lock["relation"], "public.t", "{document:#}");
+    assert_eq!(lock["kind"], "table");
+    assert_eq!(lock["mode"], "AccessExclusiveLock");
+    assert_eq!(lock["flagged"], true);
+    assert_eq!(lock["rows"], 1000);
+    assert!(lock["size_bytes"].as_i64().unwrap() > 0, "{document:#}");
+    // and in words
+    let output = lock_report(&db, &ws).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("public.t"))
+        .unwrap_or_else(|| panic!("no line for public.t:\n{stdout}"));
+    assert!(line.contains("ACCESS EXCLUSIVE"), "{line}");
+    assert!(line.contains("1000 rows"), "{line}");
+    assert!(line.contains("flagged"), "{line}");
+    assert!(stdout.contains("1 lock flagged"), "{stdout}");
+}
+
+#[test]
+fn lock_report_of_a_change_that_only_creates_a_table_shows_no_lock_on_existing_relations() {
+    let db = TestDb::new("report_new_table");
+    let ws = workspace(10, false);
+    deploy(&db, &ws).assert().success();
+    ws.change(
+        "app",
+        "fresh",
+        "CREATE TABLE fresh (id int PRIMARY KEY);\nINSERT INTO fresh VALUES (1);",
+    );
+    let output = lock_report(&db, &ws)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let document = json_stdout(&output);
+    assert_eq!(document["changes"][0]["change"], "fresh");
+    assert_eq!(document["changes"][0]["status"], "ran");
+    assert_eq!(
+        document["changes"][0]["locks"],
+        serde_json::json!([]),
+        "{document:#}"
+    );
+    assert_eq!(document["flagged"], 0);
+}
+
+#[test]
+fn lock_report_accumulates_per_change_and_skips_no_transaction_changes() {
+    let db = TestDb::new("report_accumulate");
+    let ws = workspace(10, false);
+    deploy(&db, &ws).assert().success();
+    // The first change takes ROW EXCLUSIVE on t, the second the same (not
+    // reported again), then ACCESS EXCLUSIVE (stronger: reported).
+    ws.change("app", "write1 [t]", "INSERT INTO t VALUES (1);")
+        .change("app", "write2 [t]", "INSERT INTO t VALUES (2);")
+        .change("app", "idx [t]", "")
+        .write(
+            "packages/app/deploy/idx.sql",
+            "CREATE INDEX CONCURRENTLY t_id ON t (id);\n",
+        );
+    add_alter(&ws);
+    let output = lock_report(&db, &ws)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let document = json_stdout(&output);
+    let changes = document["changes"].as_array().unwrap();
+    let names: Vec<&str> = changes
+        .iter()
+        .map(|c| c["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["write1", "write2", "idx", "alter_t"]);
+    assert_eq!(
+        changes[0]["locks"][0]["mode"], "RowExclusiveLock",
+        "{document:#}"
+    );
+    assert_eq!(changes[0]["locks"][0]["flagged"], false);
+    assert_eq!(changes[1]["locks"], serde_json::json!([]), "{document:#}");
+    assert_eq!(changes[2]["status"], "skipped");
+    assert!(
+        changes[2]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("CREATE INDEX CONCURRENTLY"),
+        "{document:#}"
+    );
+    assert_eq!(changes[3]["locks"][0]["mode"], "AccessExclusiveLock");
+    assert_eq!(changes[3]["locks"][0]["previous_mode"], "RowExclusiveLock");
+    assert_eq!(changes[3]["locks"][0]["flagged"], true);
+}
+
+#[test]
+fn lock_report_leaves_the_database_and_the_registry_as_they_were() {
+    let db = TestDb::new("report_unchanged");
+    let ws = workspace(100, false);
+    deploy(&db, &ws).assert().success();
+    add_alter(&ws);
+    ws.change("app", "fresh", "CREATE TABLE fresh (id int);");
+    let snapshot = |db: &TestDb| {
+        (
+            db.column("SELECT package || ':' || change_name || ':' || script_hash FROM pgpm_migrate.changes ORDER BY 1"),
+            count(db, "SELECT count(*) FROM pgpm_migrate.events"),
+            db.column("SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1"),
+            count(db, "SELECT count(*) FROM t"),
+        )
+    };
+    let before = snapshot(&db);
+    lock_report(&db, &ws).assert().success();
+    assert_eq!(snapshot(&db), before);
+    // nothing left holding a lock either
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 't'"
+        ),
+        0
+    );
+}
+
+#[test]
+fn lock_report_is_refused_without_a_database_named_with_d() {
+    let db = TestDb::new("report_refused");
+    let ws = workspace(10, true);
+    // PGDATABASE and friends point at the database: not enough.
+    jobsctl_on(&db)
+        .args(["lock-report", "--workspace"])
+        .arg(ws.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "name its database with -d/--database-url",
+        ));
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM pg_tables WHERE tablename = 't'"),
+        0
+    );
+}
