@@ -536,3 +536,89 @@ fn lock_report_is_refused_without_a_database_named_with_d() {
         0
     );
 }
+
+#[test]
+fn under_tx_all_giving_up_rolls_back_the_whole_transaction_and_the_next_run_deploys_it_all() {
+    let db = TestDb::new("lock_tx_all_give_up");
+    let ws = workspace(10, false);
+    deploy(&db, &ws).assert().success();
+    ws.change("app", "before [t]", "CREATE TABLE before (id int);");
+    add_alter(&ws);
+    // the settings from jobsctl.toml this time
+    ws.write(
+        "jobsctl.toml",
+        "[defaults]\ntx = \"all\"\nchange_lock_timeout = \"200ms\"\nlock_retries = 1\n",
+    );
+    let blocker = Blocker::hold(&db, "LOCK TABLE t IN ACCESS EXCLUSIVE MODE");
+    let output = deploy(&db, &ws).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("(attempt 1 of 2)"), "{stderr}");
+    assert!(stderr.contains("gave up after 2 attempts"), "{stderr}");
+    assert!(
+        stderr.contains("rolled back with it: app:before"),
+        "{stderr}"
+    );
+    assert_eq!(deployed(&db), ["t"]);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'before'"
+        ),
+        0
+    );
+    blocker.release();
+    deploy(&db, &ws).assert().success();
+    assert_eq!(deployed(&db).len(), 3);
+    assert!(has_column_x(&db));
+}
+
+#[test]
+fn a_bad_change_lock_timeout_is_a_usage_error() {
+    let db = TestDb::new("lock_bad_flag");
+    let ws = workspace(10, false);
+    deploy(&db, &ws)
+        .args(["--change-lock-timeout", "5"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--change-lock-timeout `5`: expected a duration like 500ms, 5s or 2m",
+        ));
+    ws.write(
+        "jobsctl.toml",
+        "[defaults]\nchange_lock_timeout = \"soon\"\n",
+    );
+    deploy(&db, &ws)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("defaults.change_lock_timeout"));
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM pg_tables WHERE tablename = 't'"),
+        0
+    );
+}
+
+#[test]
+fn lock_report_names_the_blocker_when_a_change_cannot_get_its_lock_in_time() {
+    let db = TestDb::new("report_blocked");
+    let ws = workspace(10, false);
+    deploy(&db, &ws).assert().success();
+    add_alter(&ws);
+    let blocker = Blocker::hold(&db, "LOCK TABLE t IN ACCESS SHARE MODE");
+    let output = lock_report(&db, &ws)
+        .args(["--lock-timeout", "300ms", "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let document = json_stdout(&output);
+    let change = &document["changes"][0];
+    assert_eq!(change["status"], "failed", "{document:#}");
+    assert_eq!(change["error"]["sqlstate"], "55P03");
+    assert_eq!(
+        change["error"]["lock_wait"]["blockers"][0]["pid"], blocker.pid,
+        "{document:#}"
+    );
+    blocker.release();
+    assert!(!has_column_x(&db));
+}

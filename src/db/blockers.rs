@@ -4,9 +4,11 @@
 //! A session that has given up waiting (`lock_timeout`, SQLSTATE 55P03) no
 //! longer waits, so asking afterwards finds nobody. [`Watch`] therefore
 //! asks *while* the statement runs: a second connection, on a thread of
-//! its own, polls `pg_blocking_pids` of the working session every few
-//! milliseconds and keeps the last set of blockers it saw; the caller gets
-//! that set when its work ends, whether it succeeded or timed out.
+//! its own, looks every few milliseconds whether the working session waits
+//! for a lock (`pg_stat_activity.wait_event_type = 'Lock'`) and, while it
+//! does, asks `pg_blocking_pids` who holds it up, keeping the last set of
+//! blockers it saw; the caller gets that set when its work ends, whether
+//! it succeeded or timed out.
 
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -121,6 +123,16 @@ pub fn blockers_of(
         .collect())
 }
 
+/// Whether `pid` waits for a heavyweight lock now.
+fn waits_for_lock(client: &mut postgres::Client, pid: i32) -> bool {
+    client
+        .query_opt(
+            "SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+            &[&pid],
+        )
+        .is_ok_and(|row| row.is_some())
+}
+
 /// A second connection that watches a session for blockers while it works.
 pub struct Watch {
     client: postgres::Client,
@@ -149,7 +161,11 @@ impl Watch {
                     if done.load(Ordering::SeqCst) {
                         return seen;
                     }
-                    if let Ok(now) = blockers_of(client, pid)
+                    // pg_blocking_pids needs the lock manager's shared state
+                    // to itself for a moment: asked only while the session
+                    // waits for a heavyweight lock (pg_stat_activity is cheap).
+                    if waits_for_lock(client, pid)
+                        && let Ok(now) = blockers_of(client, pid)
                         && !now.is_empty()
                     {
                         seen = now;
