@@ -123,7 +123,9 @@ pub struct LockRetry {
 pub struct Locks {
     policy: LockPolicy,
     pid: i32,
-    watch: Watch,
+    /// None when the second connection could not be opened: the run goes
+    /// on, its blockers unseen.
+    watch: Option<Watch>,
 }
 
 impl Locks {
@@ -137,8 +139,22 @@ impl Locks {
             .query_one("SELECT pg_backend_pid()", &[])
             .map_err(|e| Error::query("reading the session's pid", e))?
             .get(0);
-        let watch = Watch::new(settings.connect(None)?, policy.poll());
+        let watch = match settings.connect(None) {
+            Ok(client) => Some(Watch::new(client, policy.poll())),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open the connection that watches for blockers; blockers will not be named");
+                None
+            }
+        };
         Ok(Locks { policy, pid, watch })
+    }
+
+    /// Run `work`, watching for blockers when the watch is there.
+    fn during<T>(&mut self, work: impl FnOnce() -> T) -> (T, Vec<Blocker>) {
+        match &mut self.watch {
+            Some(watch) => watch.during(self.pid, work),
+            None => (work(), Vec::new()),
+        }
     }
 
     fn timeout_ms(&self) -> Option<u64> {
@@ -197,7 +213,7 @@ impl Executor<'_> {
                     "setting the change's lock_timeout",
                 )?;
             }
-            let (outcome, blockers) = locks.watch.during(locks.pid, || {
+            let (outcome, blockers) = locks.during(|| {
                 files
                     .iter()
                     .try_for_each(|file| self.run_in_transaction(package, change, file))
@@ -280,7 +296,7 @@ impl Executor<'_> {
             // Statements that completed, and what the failing one was.
             let mut ran = 0usize;
             let mut failed_kind: Option<String> = None;
-            let (outcome, blockers) = locks.watch.during(locks.pid, || {
+            let (outcome, blockers) = locks.during(|| {
                 for file in files {
                     self.dirty = true;
                     for statement in &file.script.statements {

@@ -397,11 +397,15 @@ fn measure(
     let mut figures: HashMap<u32, (Option<i64>, Option<i64>, bool)> = HashMap::new();
     for lock in report.changes.iter_mut().flat_map(|c| c.locks.iter_mut()) {
         let oid = by_name[lock.relation.as_str()];
-        if !figures.contains_key(&oid) {
-            let relkind = &existing[&oid].relkind;
-            figures.insert(oid, figures_of(client, oid, &lock.relation, relkind)?);
-        }
-        let (size, rows, counted) = figures[&oid];
+        let (size, rows, counted) = match figures.entry(oid) {
+            std::collections::hash_map::Entry::Occupied(known) => *known.get(),
+            std::collections::hash_map::Entry::Vacant(slot) => *slot.insert(figures_of(
+                client,
+                oid,
+                &lock.relation,
+                &existing[&oid].relkind,
+            )?),
+        };
         lock.size_bytes = size;
         lock.rows = rows;
         lock.rows_counted = counted;
