@@ -408,4 +408,29 @@ mod tests {
         assert_eq!(p.lock_timeout(None), DEFAULT_LOCK_TIMEOUT);
         assert_eq!(p.tx(None), TxScope::Change);
     }
+
+    #[test]
+    fn change_lock_policy_merges_flag_then_config_then_built_in() {
+        use std::time::Duration;
+        let flags = |timeout: Option<&str>, retries: Option<u32>| cli::ChangeLockArgs {
+            change_lock_timeout: timeout.map(str::to_owned),
+            lock_retries: retries,
+        };
+        let (p, _d) = project(
+            "[defaults]\nchange_lock_timeout = \"2s\"\nlock_retries = 3\n",
+            &[],
+        );
+        let policy = p.lock_policy(&flags(Some("250ms"), None)).unwrap();
+        assert_eq!(policy.timeout, Some(Duration::from_millis(250)));
+        assert_eq!(policy.retries, 3);
+        let policy = p.lock_policy(&flags(None, Some(0))).unwrap();
+        assert_eq!(policy.timeout, Some(Duration::from_secs(2)));
+        assert_eq!(policy.retries, 0);
+        assert!(p.lock_policy(&flags(Some("2"), None)).is_err());
+        let (p, _d) = project("", &[]);
+        let policy = p.lock_policy(&flags(None, None)).unwrap();
+        assert!(!policy.is_active());
+        let policy = p.lock_policy(&flags(Some("1s"), None)).unwrap();
+        assert_eq!(policy.retries, crate::engine::lock_wait::DEFAULT_RETRIES);
+    }
 }
