@@ -3,7 +3,8 @@
 //! by name afterwards. `session` is the prologue `deploy`, `revert`,
 //! `verify` and `status` share (the deploy lock where they change anything,
 //! the connection, the registry compared with the plan); `execute` is the
-//! one place that runs scripts.
+//! one place that runs scripts, with `lock_wait` for its change lock
+//! timeout and retries (docs/locks.md).
 
 pub mod deploy;
 pub mod execute;
