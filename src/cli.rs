@@ -260,6 +260,29 @@ pub enum Command {
     /// later (`jobsctl deploy`). See docs/app_jobs.md, "Operating the queue".
     #[command(after_help = EXIT_CODES)]
     Jobs(JobsArgs),
+    /// Run the pending changes in one transaction that is always rolled
+    /// back, and report the locks each takes on relations that existed
+    /// before, with their size; ACCESS EXCLUSIVE on a table with rows is
+    /// flagged. Needs -d: the changes really run there (docs/locks.md).
+    /// Temporary: to become `lint --locks`.
+    #[command(name = "lock-report", hide = true, after_help = EXIT_CODES)]
+    LockReport(LockReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LockReportArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Up to and including this change: `change`, `@tag`, `package:change`
+    /// or `package:@tag`.
+    #[arg(long, value_name = "TARGET")]
+    pub to: Option<String>,
+    /// `lock_timeout` of each change in the report's transaction (a change
+    /// that cannot get its locks fails, naming who holds them); default 5s.
+    #[arg(long, value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -501,6 +524,8 @@ pub struct DeployArgs {
     /// `[defaults] lock_timeout` of jobsctl.toml, else 60.
     #[arg(long, value_name = "SECONDS", env = "JOBSCTL_LOCK_TIMEOUT")]
     pub lock_timeout: Option<f64>,
+    #[command(flatten)]
+    pub change_locks: ChangeLockArgs,
 }
 
 #[derive(Debug, Args)]
@@ -545,6 +570,25 @@ pub struct RevertArgs {
     /// `[defaults] lock_timeout` of jobsctl.toml, else 60.
     #[arg(long, value_name = "SECONDS", env = "JOBSCTL_LOCK_TIMEOUT")]
     pub lock_timeout: Option<f64>,
+    #[command(flatten)]
+    pub change_locks: ChangeLockArgs,
+}
+
+/// How each change waits for the locks its statements take (deploy, revert).
+#[derive(Debug, Args)]
+pub struct ChangeLockArgs {
+    /// `lock_timeout` for each change's own statements, e.g. `500ms`, `5s`
+    /// (not for the registry's; not the deploy lock, that is --lock-timeout).
+    /// A change that times out (SQLSTATE 55P03) runs again, see
+    /// --lock-retries, and who blocked it is shown. Default: `[defaults]
+    /// change_lock_timeout` of jobsctl.toml, else none (the session's own).
+    #[arg(long, value_name = "DURATION", env = "JOBSCTL_CHANGE_LOCK_TIMEOUT")]
+    pub change_lock_timeout: Option<String>,
+    /// How often a change that gave up waiting for a lock runs again, after
+    /// 1 s, 2 s, 4 s, ... (at most 30 s) from its start; default: `[defaults]
+    /// lock_retries` of jobsctl.toml, else 5 with a change lock timeout, else 0.
+    #[arg(long, value_name = "N", env = "JOBSCTL_LOCK_RETRIES", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub lock_retries: Option<u32>,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,9 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Engine(#[from] crate::engine::Error),
+    /// The lock report could not be made.
+    #[error(transparent)]
+    Locks(#[from] crate::locks::Error),
     /// `status --exit-code` found pending or drifted changes.
     #[error("pending or drifted changes")]
     NotClean,
@@ -78,6 +81,8 @@ impl Error {
             Error::Engine(crate::engine::Error::Interrupted) => exit::INTERRUPTED,
             Error::Engine(e) if e.is_usage() => exit::USAGE,
             Error::Engine(_) => exit::FAILED,
+            Error::Locks(e) if e.is_usage() => exit::USAGE,
+            Error::Locks(_) => exit::FAILED,
             Error::Dev(e) if e.is_setup() => exit::USAGE,
             Error::Dev(_) => exit::FAILED,
             Error::Exit(code) => *code,
@@ -105,6 +110,7 @@ impl Error {
             Error::InvalidWorkspace { .. } => "invalid_workspace",
             Error::Usage(_) => "usage",
             Error::Engine(e) => e.kind(),
+            Error::Locks(e) => e.kind(),
             Error::NotClean => "not_clean",
             Error::Lint { .. } => "lint",
             Error::Output(_) => "output",

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod interrupt;
 pub mod lint;
+pub mod locks;
 pub mod logging;
 pub mod output;
 pub mod package;

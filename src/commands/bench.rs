@@ -96,6 +96,7 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
             replace_drift: false,
             drift: Default::default(),
             lock_timeout: Duration::from_secs(60),
+            locks: Default::default(),
         };
         deploy(
             &plan,

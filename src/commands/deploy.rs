@@ -94,6 +94,7 @@ pub fn run_deploy(project: &Project, args: &DeployArgs, printer: &Printer) -> Re
         replace_drift: args.replace_drift,
         drift: project.drift_policies(project.strict(args.workspace.strict)),
         lock_timeout: lock_timeout(project.lock_timeout(args.lock_timeout))?,
+        locks: project.lock_policy(&args.change_locks)?,
     };
     printer.begin("deploy", &settings.describe());
     log_run(
@@ -187,6 +188,7 @@ pub fn run_revert(project: &Project, args: &RevertArgs, printer: &Printer) -> Re
         tx: project.tx(args.tx),
         dry_run: args.dry_run,
         lock_timeout: lock_timeout(project.lock_timeout(args.lock_timeout))?,
+        locks: project.lock_policy(&args.change_locks)?,
     };
     printer.begin("revert", &settings.describe());
     log_run(

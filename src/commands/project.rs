@@ -25,6 +25,7 @@ use crate::db::Settings;
 use crate::dev::{self, Cluster};
 use crate::engine::TxScope;
 use crate::engine::deploy::DriftPolicies;
+use crate::engine::lock_wait::{LockPolicy, parse_duration};
 use crate::error::Error;
 use crate::output::Printer;
 use std::cell::Cell;
@@ -123,6 +124,24 @@ impl Project {
     pub fn lock_timeout(&self, flag: Option<f64>) -> f64 {
         flag.or(self.config.lock_timeout())
             .unwrap_or(DEFAULT_LOCK_TIMEOUT)
+    }
+
+    /// `--change-lock-timeout` (or `JOBSCTL_CHANGE_LOCK_TIMEOUT`), else
+    /// `[defaults] change_lock_timeout`, else none; `--lock-retries` (or
+    /// `JOBSCTL_LOCK_RETRIES`), else `[defaults] lock_retries`, else 5
+    /// when there is a timeout, else 0.
+    pub fn lock_policy(&self, args: &cli::ChangeLockArgs) -> Result<LockPolicy, Error> {
+        let timeout = match &args.change_lock_timeout {
+            Some(text) => Some(
+                parse_duration(text)
+                    .map_err(|e| Error::Usage(format!("--change-lock-timeout {e}")))?,
+            ),
+            None => self.config.change_lock_timeout(),
+        };
+        Ok(LockPolicy::new(
+            timeout,
+            args.lock_retries.or(self.config.lock_retries()),
+        ))
     }
 
     /// `--tx` (or `JOBSCTL_TX`), else `[defaults] tx`, else `change`. The
@@ -409,5 +428,30 @@ mod tests {
         let (p, _d) = project("", &[]);
         assert_eq!(p.lock_timeout(None), DEFAULT_LOCK_TIMEOUT);
         assert_eq!(p.tx(None), TxScope::Change);
+    }
+
+    #[test]
+    fn change_lock_policy_merges_flag_then_config_then_built_in() {
+        use std::time::Duration;
+        let flags = |timeout: Option<&str>, retries: Option<u32>| cli::ChangeLockArgs {
+            change_lock_timeout: timeout.map(str::to_owned),
+            lock_retries: retries,
+        };
+        let (p, _d) = project(
+            "[defaults]\nchange_lock_timeout = \"2s\"\nlock_retries = 3\n",
+            &[],
+        );
+        let policy = p.lock_policy(&flags(Some("250ms"), None)).unwrap();
+        assert_eq!(policy.timeout, Some(Duration::from_millis(250)));
+        assert_eq!(policy.retries, 3);
+        let policy = p.lock_policy(&flags(None, Some(0))).unwrap();
+        assert_eq!(policy.timeout, Some(Duration::from_secs(2)));
+        assert_eq!(policy.retries, 0);
+        assert!(p.lock_policy(&flags(Some("2"), None)).is_err());
+        let (p, _d) = project("", &[]);
+        let policy = p.lock_policy(&flags(None, None)).unwrap();
+        assert!(!policy.is_active());
+        let policy = p.lock_policy(&flags(Some("1s"), None)).unwrap();
+        assert_eq!(policy.retries, crate::engine::lock_wait::DEFAULT_RETRIES);
     }
 }

@@ -126,6 +126,8 @@ struct Defaults {
     workspace: Option<Spanned<String>>,
     target: Option<Spanned<String>>,
     lock_timeout: Option<Spanned<f64>>,
+    change_lock_timeout: Option<Spanned<String>>,
+    lock_retries: Option<u32>,
     tx: Option<TxScope>,
     strict: Option<bool>,
 }
@@ -310,6 +312,14 @@ impl Config {
                 "defaults.lock_timeout: expected a number of seconds, 0 or more".into(),
             ));
         }
+        if let Some(timeout) = &self.file.defaults.change_lock_timeout
+            && let Err(message) = crate::engine::lock_wait::parse_duration(timeout.get_ref())
+        {
+            return Err(self.error(
+                Some(timeout.span()),
+                format!("defaults.change_lock_timeout: {message}"),
+            ));
+        }
         Ok(())
     }
 
@@ -347,6 +357,20 @@ impl Config {
             .lock_timeout
             .as_ref()
             .map(|t| *t.get_ref())
+    }
+
+    /// `[defaults] change_lock_timeout` (checked when the file was read).
+    pub fn change_lock_timeout(&self) -> Option<std::time::Duration> {
+        self.file
+            .defaults
+            .change_lock_timeout
+            .as_ref()
+            .and_then(|t| crate::engine::lock_wait::parse_duration(t.get_ref()).ok())
+    }
+
+    /// `[defaults] lock_retries`.
+    pub fn lock_retries(&self) -> Option<u32> {
+        self.file.defaults.lock_retries
     }
 
     pub fn tx(&self) -> Option<TxScope> {

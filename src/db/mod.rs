@@ -31,6 +31,7 @@
 //! - **Secrets**: the password never appears in `Debug`, `describe()`,
 //!   error messages or warnings.
 
+pub mod blockers;
 mod connect;
 pub(crate) mod conninfo;
 mod createdb;

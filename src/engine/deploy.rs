@@ -4,6 +4,7 @@
 
 use super::TxScope;
 use super::execute::{Executor, Hooks, Work};
+use super::lock_wait::LockPolicy;
 use super::plan::{DeployPlan, TransactionMode};
 use super::session::{Opening, Session};
 use super::state::{ChangeState, ChangeStatus, State};
@@ -25,6 +26,8 @@ pub struct DeployOptions {
     pub replace_drift: bool,
     pub drift: DriftPolicies,
     pub lock_timeout: Duration,
+    /// The change lock timeout and retries (docs/locks.md).
+    pub locks: LockPolicy,
 }
 
 /// How drift is treated, package by package (docs/pgpm-compat.md).
@@ -105,7 +108,14 @@ pub fn deploy(
                     planned(&todo.changes, &mut report, progress);
                     Ok(())
                 } else {
-                    run(client, &todo.changes, options, &mut report, progress)
+                    run(
+                        client,
+                        settings,
+                        &todo.changes,
+                        options,
+                        &mut report,
+                        progress,
+                    )
                 }
             }),
         None => {
@@ -295,6 +305,7 @@ fn result(status: &ChangeStatus, outcome: Outcome) -> ChangeResult {
 
 fn run(
     client: &mut postgres::Client,
+    settings: &Settings,
     todo: &[&ChangeStatus],
     options: &DeployOptions,
     report: &mut DeployReport,
@@ -346,5 +357,13 @@ fn run(
         before: &mut before,
         record: &mut record,
     };
-    Executor::new(client, options.tx).apply(&work, hooks, &mut report.changes, progress)
+    // --log-only runs no script: nothing waits for a lock.
+    let locks = if options.log_only {
+        LockPolicy::default()
+    } else {
+        options.locks
+    };
+    Executor::new(client, options.tx)
+        .with_lock_policy(settings, locks)?
+        .apply(&work, hooks, &mut report.changes, progress)
 }

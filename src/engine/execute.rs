@@ -26,7 +26,10 @@ pub struct Executor<'c> {
     generation: u64,
     /// A script may have changed the session's settings or role since the
     /// last reset (see [`Executor::reset_session`]).
-    dirty: bool,
+    pub(super) dirty: bool,
+    /// The change lock timeout and retries, when set
+    /// ([`Executor::with_lock_policy`]).
+    pub(super) locks: Option<super::lock_wait::Locks>,
 }
 
 impl<'c> Executor<'c> {
@@ -38,7 +41,27 @@ impl<'c> Executor<'c> {
             open_package: None,
             generation: 0,
             dirty: false,
+            locks: None,
         }
+    }
+
+    /// Run each change's statements under `policy` (a `lock_timeout`,
+    /// retries after a lock timeout), watching who blocks them from a
+    /// second connection opened with `settings`. An inactive policy
+    /// changes nothing and opens nothing.
+    pub fn with_lock_policy(
+        mut self,
+        settings: &crate::db::Settings,
+        policy: super::lock_wait::LockPolicy,
+    ) -> Result<Self, Error> {
+        if policy.is_active() {
+            self.locks = Some(super::lock_wait::Locks::open(
+                self.client,
+                settings,
+                policy,
+            )?);
+        }
+        Ok(self)
     }
 
     pub fn in_transaction(&self) -> bool {
@@ -280,7 +303,7 @@ impl Executor<'_> {
         for item in work {
             self.check_interrupt()?;
             let started = Instant::now();
-            let attempt = self.apply_one(item, &mut *hooks.before, &mut *hooks.record);
+            let attempt = self.apply_one(item, &mut *hooks.before, &mut *hooks.record, progress);
             let transaction = if item.outside { "none" } else { "transaction" };
             let (package, change) = (item.package.name.as_str(), item.change.name.as_str());
             let result = |outcome| ChangeResult {
@@ -346,26 +369,28 @@ impl Executor<'_> {
         item: &Work,
         before: &mut dyn FnMut(&mut Executor, &Work) -> Result<(), Error>,
         record: &mut dyn FnMut(&mut postgres::Client, &Work) -> Result<(), Error>,
+        progress: &mut dyn FnMut(Progress),
     ) -> Result<(), Error> {
-        let failed = Error::ChangeFailed;
-        let (package, change) = (item.package.name.as_str(), item.change.name.as_str());
+        let package = item.package.name.as_str();
         if item.outside {
             self.step_outside()?;
             before(self, item)?;
-            for file in item.undo_first.iter().chain(&item.script) {
-                self.run_outside_transaction(package, change, file)
-                    .map_err(failed)?;
-            }
+            self.run_change_outside(item, progress)?;
             self.enter(package)?;
         } else {
             self.enter(package)?;
             before(self, item)?;
-            for file in item.undo_first.iter().chain(&item.script) {
-                self.run_in_transaction(package, change, file)
-                    .map_err(failed)?;
-            }
+            self.run_change_inside(item, progress)?;
         }
         self.reset_session()?;
+        if self.locks.is_some() {
+            // The registry's statements wait as long as they must: a lock
+            // timeout there would fail a change that has run.
+            self.simple(
+                "SET LOCAL lock_timeout = 0",
+                "resetting lock_timeout for the registry",
+            )?;
+        }
         record(self.client, item)?;
         self.leave()?;
         if item.outside {

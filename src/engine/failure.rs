@@ -27,6 +27,10 @@ pub struct ScriptFailure {
     /// PostgreSQL's `CONTEXT` (e.g. the PL/pgSQL line that raised).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
+    /// A lock wait that ran out (SQLSTATE 55P03) under a change lock
+    /// timeout: the attempts and who blocked the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_wait: Option<super::lock_wait::LockWait>,
 }
 
 impl ScriptFailure {
@@ -50,6 +54,7 @@ impl ScriptFailure {
             detail: None,
             hint: None,
             context: None,
+            lock_wait: None,
         };
         let Some(db) = error.as_db_error() else {
             return failure;
@@ -101,6 +106,29 @@ impl fmt::Display for ScriptFailure {
         ] {
             if let Some(value) = value {
                 write!(f, "\n  {label}: {}", value.replace('\n', "\n    "))?;
+            }
+        }
+        if let Some(wait) = &self.lock_wait {
+            write!(
+                f,
+                "\n  blocked by: {}",
+                crate::db::blockers::describe_all(&wait.blockers)
+            )?;
+            if let Some(blocker) = wait.blockers.first()
+                && let Some(what) = &blocker.waiting_for
+            {
+                write!(f, "\n  waiting for: {what}")?;
+            }
+            match &wait.not_retried {
+                Some(why) => write!(f, "\n  not retried: {why}")?,
+                None => write!(
+                    f,
+                    "\n  gave up after {}{}",
+                    crate::text::plural(wait.attempts as usize, "attempt"),
+                    wait.lock_timeout_ms
+                        .map(|ms| format!(" of {ms} ms each (lock_timeout)"))
+                        .unwrap_or_default()
+                )?,
             }
         }
         Ok(())

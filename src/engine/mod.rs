@@ -3,12 +3,14 @@
 //! by name afterwards. `session` is the prologue `deploy`, `revert`,
 //! `verify` and `status` share (the deploy lock where they change anything,
 //! the connection, the registry compared with the plan); `execute` is the
-//! one place that runs scripts.
+//! one place that runs scripts, with `lock_wait` for its change lock
+//! timeout and retries (docs/locks.md).
 
 pub mod deploy;
 pub mod execute;
 pub mod failure;
 pub mod lock;
+pub mod lock_wait;
 pub mod plan;
 pub mod revert;
 pub mod session;
@@ -194,4 +196,6 @@ pub enum Progress<'a> {
         drift: Vec<Drift>,
     },
     Change(&'a ChangeResult),
+    /// A change gave up waiting for a lock and runs again after a pause.
+    LockRetry(lock_wait::LockRetry),
 }

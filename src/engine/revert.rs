@@ -5,6 +5,7 @@
 
 use super::TxScope;
 use super::execute::{Executor, Hooks, Work};
+use super::lock_wait::LockPolicy;
 use super::plan::{DeployPlan, TransactionMode};
 use super::session::{Connection, Opening, Session};
 use super::state::{ChangeStatus, State};
@@ -22,6 +23,8 @@ pub struct RevertOptions {
     pub tx: TxScope,
     pub dry_run: bool,
     pub lock_timeout: Duration,
+    /// The change lock timeout and retries (docs/locks.md).
+    pub locks: LockPolicy,
 }
 
 #[derive(Debug, Serialize)]
@@ -104,7 +107,7 @@ pub fn revert(
             }
             return Ok(());
         }
-        run(client, &todo, options.tx, &mut report, progress)
+        run(client, settings, &todo, options, &mut report, progress)
     })();
     session.release();
     outcome.map(|()| report)
@@ -160,8 +163,9 @@ fn result(status: &ChangeStatus, outcome: Outcome) -> ChangeResult {
 
 fn run(
     client: &mut postgres::Client,
+    settings: &Settings,
     todo: &[&ChangeStatus],
-    scope: TxScope,
+    options: &RevertOptions,
     report: &mut RevertReport,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), Error> {
@@ -191,5 +195,7 @@ fn run(
             )?)
         },
     };
-    Executor::new(client, scope).apply(&work, hooks, &mut report.changes, progress)
+    Executor::new(client, options.tx)
+        .with_lock_policy(settings, options.locks)?
+        .apply(&work, hooks, &mut report.changes, progress)
 }

@@ -20,13 +20,14 @@
 //! Every JSON document goes through [`Printer::json`]; each command family
 //! has its renderers in its own file: `plan`, `run` (deploy, revert, verify,
 //! status, log), `scaffold` (init, add, tag, export, bundle), `dev`,
-//! `schedule`, `bench` and `jobs`.
+//! `schedule`, `bench`, `jobs` and `locks` (the lock report).
 
 mod adopt;
 mod bench;
 mod dev;
 pub mod jobs;
 mod lint;
+pub mod locks;
 mod plan;
 mod run;
 mod scaffold;

@@ -105,6 +105,38 @@ impl Printer {
                 });
                 self.record_warning(value, &human);
             }
+            Progress::LockRetry(retry) => {
+                let human = format!(
+                    "{}:{}: {}{} [SQLSTATE {}] (attempt {} of {}); running it again in {:.1} s; blocked by {}",
+                    retry.package,
+                    retry.change,
+                    retry.error_message,
+                    retry
+                        .lock_timeout_ms
+                        .map(|ms| format!(" (lock_timeout {ms} ms)"))
+                        .unwrap_or_default(),
+                    engine::lock_wait::LOCK_NOT_AVAILABLE,
+                    retry.attempt,
+                    retry.retries + 1,
+                    retry.retry_in_ms as f64 / 1000.0,
+                    crate::db::blockers::describe_all(&retry.blockers),
+                );
+                let mut value = serde_json::to_value(&retry).unwrap_or_default();
+                if let serde_json::Value::Object(map) = &mut value {
+                    map.insert("kind".into(), "lock_retry".into());
+                    map.insert(
+                        "sqlstate".into(),
+                        engine::lock_wait::LOCK_NOT_AVAILABLE.into(),
+                    );
+                    map.insert("message".into(), human.clone().into());
+                }
+                // In the document's warnings (JSON) and on stderr (both
+                // formats, even with --quiet): a deploy that waits must say why.
+                self.record_warning(value, &human);
+                if self.format == Format::Json {
+                    let _ = writeln!(anstream::stderr(), "{WARN}warning{WARN:#}: {human}");
+                }
+            }
             Progress::Change(result) => {
                 tracing::debug!(
                     package = %result.package,
