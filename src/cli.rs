@@ -260,29 +260,6 @@ pub enum Command {
     /// later (`jobsctl deploy`). See docs/app_jobs.md, "Operating the queue".
     #[command(after_help = EXIT_CODES)]
     Jobs(JobsArgs),
-    /// Run the pending changes in one transaction that is always rolled
-    /// back, and report the locks each takes on relations that existed
-    /// before, with their size; ACCESS EXCLUSIVE on a table with rows is
-    /// flagged. Needs -d: the changes really run there (docs/locks.md).
-    /// Temporary: to become `lint --locks`.
-    #[command(name = "lock-report", hide = true, after_help = EXIT_CODES)]
-    LockReport(LockReportArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct LockReportArgs {
-    #[command(flatten)]
-    pub workspace: WorkspaceArgs,
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
-    /// Up to and including this change: `change`, `@tag`, `package:change`
-    /// or `package:@tag`.
-    #[arg(long, value_name = "TARGET")]
-    pub to: Option<String>,
-    /// `lock_timeout` of each change in the report's transaction (a change
-    /// that cannot get its locks fails, naming who holds them); default 5s.
-    #[arg(long, value_name = "DURATION")]
-    pub lock_timeout: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -634,6 +611,21 @@ pub struct LintArgs {
     /// cluster fallback): without one, every change is pending.
     #[command(flatten)]
     pub connection: ConnectionArgs,
+    /// Instead of linting: run the pending changes on the database named with
+    /// -d, in one transaction that is always rolled back, and report the
+    /// locks each takes on relations that existed before, with their size;
+    /// ACCESS EXCLUSIVE on a table with rows is flagged (docs/locks.md).
+    #[arg(long)]
+    pub locks: bool,
+    /// With --locks: up to and including this change: `change`, `@tag`,
+    /// `package:change` or `package:@tag`.
+    #[arg(long, value_name = "TARGET", requires = "locks")]
+    pub to: Option<String>,
+    /// With --locks: `lock_timeout` of each change in the report's
+    /// transaction (a change that cannot get its locks fails, naming who
+    /// holds them); default 5s.
+    #[arg(long, value_name = "DURATION", requires = "locks")]
+    pub lock_timeout: Option<String>,
 }
 
 #[derive(Debug, Args)]

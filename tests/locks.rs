@@ -7,7 +7,7 @@
 //!   again after a pause; with the retries spent the deploy (or revert)
 //!   exits 1 with the blocker named, the change not recorded, and the next
 //!   run continues; the registry's own statements never time out;
-//! - `lock-report` (to become `lint --locks`): runs the pending changes in
+//! - `lint --locks`: runs the pending changes in
 //!   one transaction that is rolled back and reports the locks they take on
 //!   tables that existed before, with their size.
 //!
@@ -366,7 +366,7 @@ fn a_no_transaction_change_is_not_retried_once_one_of_its_statements_has_run() {
 
 fn lock_report(db: &TestDb, ws: &TempWorkspace) -> assert_cmd::Command {
     let mut cmd = jobsctl_on(db);
-    cmd.args(["lock-report", "-d", &db.name, "--workspace"])
+    cmd.args(["lint", "--locks", "-d", &db.name, "--workspace"])
         .arg(ws.path());
     cmd
 }
@@ -524,7 +524,7 @@ fn lock_report_is_refused_without_a_database_named_with_d() {
     let ws = workspace(10, true);
     // PGDATABASE and friends point at the database: not enough.
     jobsctl_on(&db)
-        .args(["lock-report", "--workspace"])
+        .args(["lint", "--locks", "--workspace"])
         .arg(ws.path())
         .assert()
         .code(2)

@@ -1,19 +1,25 @@
 //! `jobsctl lint`, and the lint step of `plan` and `deploy`: the plan's
-//! pending changes handed to `lint`, the findings to the printer.
+//! pending changes handed to `lint`, the findings to the printer; and
+//! `lint --locks`, the lock report (`locks::report`).
 
 use super::project::Project;
 use crate::cli::{ConnectionArgs, LintArgs};
 use crate::db::Settings;
-use crate::engine::plan::{DeployPlan, TransactionMode};
+use crate::engine::lock_wait::parse_duration;
+use crate::engine::plan::{DeployPlan, TransactionMode, deploy_plan};
 use crate::engine::status::status;
 use crate::error::{Error, exit};
 use crate::lint::{LintReport, Severity, Unit, lint};
+use crate::locks::report::{DEFAULT_LOCK_TIMEOUT, ReportOptions, report};
 use crate::output::Printer;
 use std::collections::HashSet;
 
 pub fn run(project: &Project, args: &LintArgs, printer: &Printer) -> Result<(), Error> {
+    if args.locks {
+        return lock_report(project, args, printer);
+    }
     let (workspace, resolution) = super::open_workspace(project, &args.workspace, printer)?;
-    let plan = crate::engine::plan::deploy_plan(&workspace, &resolution);
+    let plan = deploy_plan(&workspace, &resolution);
     let strict = project.strict(args.workspace.strict);
     let config = project.lint_config()?;
     let settings = database(project, &args.connection, printer)?;
@@ -115,4 +121,42 @@ pub(super) fn check(
     } else {
         Err(Error::Lint { findings: errors })
     }
+}
+
+/// `lint --locks`: the lock report of the pending changes, on a database
+/// named with -d only.
+fn lock_report(project: &Project, args: &LintArgs, printer: &Printer) -> Result<(), Error> {
+    // The changes really run (and take their locks) there: never on a
+    // database the user did not name for it.
+    if args.connection.target.is_some()
+        || args
+            .connection
+            .database_url
+            .as_deref()
+            .is_none_or(|u| u.trim().is_empty())
+    {
+        return Err(Error::Usage(
+            "the lock report runs the pending changes (in a transaction that is rolled back, but taking their locks): name its database with -d/--database-url; --target, DATABASE_URL, PG* variables, jobsctl.toml and the dev cluster are not used for it".into(),
+        ));
+    }
+    let lock_timeout = match &args.lock_timeout {
+        Some(text) => {
+            parse_duration(text).map_err(|e| Error::Usage(format!("--lock-timeout {e}")))?
+        }
+        None => DEFAULT_LOCK_TIMEOUT,
+    };
+    let (workspace, resolution) = super::open_workspace(project, &args.workspace, printer)?;
+    let plan = deploy_plan(&workspace, &resolution);
+    let (settings, _) = project.connection(&args.connection, printer)?;
+    let options = ReportOptions {
+        to: args.to.clone(),
+        lock_timeout,
+    };
+    let report = report(&plan, &settings, &options, printer.notice_handler())?;
+    printer.lock_report(&report)?;
+    if report.incomplete() {
+        // The failure is in the report; the exit code says it is incomplete.
+        return Err(Error::Exit(exit::FAILED));
+    }
+    Ok(())
 }

@@ -8,7 +8,6 @@ mod deploy;
 mod dev;
 mod jobs;
 mod lint;
-mod lock_report;
 mod meta;
 mod plan;
 pub mod project;
@@ -85,10 +84,6 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
         Command::Worker(args) => {
             let project = load(None)?;
             worker::run(&project, args, printer).map_err(|e| project.hint(e))
-        }
-        Command::LockReport(args) => {
-            let project = load(Some(&args.workspace))?;
-            lock_report::run(&project, args, printer)
         }
     }
 }
