@@ -2067,7 +2067,9 @@ fn transactions_enqueueing_into_shuffled_sets_of_named_queues_never_deadlock() {
                     for q in &queues {
                         ok(
                             tx.execute(
-                                &format!("SELECT app_jobs.add_job('{TENANT}', 'chain', queue_name := $1)"),
+                                &format!(
+                                    "SELECT app_jobs.add_job('{TENANT}', 'chain', queue_name := $1)"
+                                ),
                                 &[&format!("q{q}")],
                             ),
                             "add_job",
@@ -2083,7 +2085,10 @@ fn transactions_enqueueing_into_shuffled_sets_of_named_queues_never_deadlock() {
     });
     let mut client = db.client();
     common::assert_job_queues_exact_and_unlocked(&mut client);
-    assert!(count(&mut client, "SELECT count(*) FROM app_jobs.jobs") >= (SESSIONS * TRANSACTIONS * 2) as i64);
+    assert!(
+        count(&mut client, "SELECT count(*) FROM app_jobs.jobs")
+            >= (SESSIONS * TRANSACTIONS * 2) as i64
+    );
 }
 
 /// The chaining case of the same deadlock: a worker completes a job of one
@@ -2128,14 +2133,23 @@ fn workers_completing_in_one_queue_and_enqueueing_into_another_never_deadlock() 
                     };
                     let mut tx = ok(client.transaction(), "begin");
                     let done = ok(
-                        tx.query_one("SELECT id FROM app_jobs.complete_job($1, $2)", &[&worker, &id]),
+                        tx.query_one(
+                            "SELECT id FROM app_jobs.complete_job($1, $2)",
+                            &[&worker, &id],
+                        ),
                         "complete_job",
                     );
-                    assert_eq!(done.get::<_, Option<i64>>(0), Some(id), "{worker} round {round}");
+                    assert_eq!(
+                        done.get::<_, Option<i64>>(0),
+                        Some(id),
+                        "{worker} round {round}"
+                    );
                     thread::sleep(Duration::from_millis(5));
                     ok(
                         tx.execute(
-                            &format!("SELECT app_jobs.add_job('{TENANT}', 'next', queue_name := $1)"),
+                            &format!(
+                                "SELECT app_jobs.add_job('{TENANT}', 'next', queue_name := $1)"
+                            ),
                             &[&next],
                         ),
                         "add_job",
@@ -2149,5 +2163,11 @@ fn workers_completing_in_one_queue_and_enqueueing_into_another_never_deadlock() 
     });
     let mut client = db.client();
     common::assert_job_queues_exact_and_unlocked(&mut client);
-    assert_eq!(count(&mut client, "SELECT count(*) FROM app_jobs.jobs WHERE task_identifier = 'next'"), 2 * ROUNDS as i64);
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM app_jobs.jobs WHERE task_identifier = 'next'"
+        ),
+        2 * ROUNDS as i64
+    );
 }
