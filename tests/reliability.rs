@@ -981,10 +981,10 @@ struct SoakFigures {
 /// them queued); fragile (max_attempts 3) when n % 10 = 3; else 25 attempts.
 ///
 /// Jobs `from..=to` are added in one transaction: the queue-less ones first,
-/// then queue by queue in name order. The order matters: the trigger that
-/// keeps `job_queues.job_count` exact locks a queue's row until commit, so
-/// two transactions that add to several queues in different orders
-/// deadlock (see docs/reliability.md).
+/// then queue by queue in name order. Up to pgpm-jobs `@0.6.0` the order
+/// mattered (the count trigger locked a queue's row until commit, so two
+/// transactions adding to several queues in different orders deadlocked;
+/// docs/reliability.md); since `@0.7.0` it costs nothing and is kept.
 fn soak_add(client: &mut Client, from: i32, to: i32, notify: bool) -> Vec<i64> {
     let mut tx = ok(client.transaction(), "begin");
     if !notify {
