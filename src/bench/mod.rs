@@ -18,6 +18,7 @@ pub mod deploy;
 pub mod peers;
 pub mod reference;
 pub mod scenarios;
+pub mod targets;
 pub mod worker;
 
 use crate::db::Settings;
@@ -58,6 +59,9 @@ pub struct BenchReport {
     /// The peers measured (`--peers`), when any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub peers: Vec<PeerSummary>,
+    /// Issue 16's targets, when peers ran (see [`targets`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<targets::Target>,
     /// The `deploy` scenario, when it ran (see [`deploy`]).
     pub deploy: Option<deploy::DeployReport>,
     /// The `worker` scenario, when it ran (see [`worker`]).
@@ -326,6 +330,7 @@ pub fn run(
         load_average: std::fs::read_to_string("/proc/loadavg")
             .ok()
             .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")),
+        targets: targets::check(&results),
         results,
         peers: peer_summaries,
         deploy: None,
@@ -528,5 +533,6 @@ pub fn human(report: &BenchReport) -> String {
     if !report.peers.is_empty() {
         out.push('\n');
     }
+    out.push_str(&targets::human(&report.targets));
     out
 }
