@@ -76,6 +76,8 @@ pub struct PeerSummary {
     pub node: String,
     /// How its claim+complete runs and what buf/claim counts.
     pub claim_note: String,
+    /// Per scenario, the statements of one client loop, as measured.
+    pub statements: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -134,7 +136,7 @@ pub fn run(
     let (peer_list, peer_summaries) = match &config.peers {
         Some(dir) => {
             progress(&format!("peers: node setup.mjs in {}", dir.display()));
-            let doc = peers::install(dir, db)?;
+            let doc = peers::install(dir, db, progress)?;
             let summaries = doc
                 .designs
                 .iter()
@@ -143,6 +145,16 @@ pub fn run(
                     version: p.version.clone(),
                     node: doc.node.clone(),
                     claim_note: p.claim_note.clone(),
+                    statements: p
+                        .scenarios
+                        .iter()
+                        .map(|(s, sc)| {
+                            (
+                                s.clone(),
+                                sc.steps.iter().map(|st| st.sql.clone()).collect(),
+                            )
+                        })
+                        .collect(),
                 })
                 .collect();
             (doc.designs, summaries)

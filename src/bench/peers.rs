@@ -77,8 +77,9 @@ pub enum Param {
 }
 
 /// Run `setup.mjs` of `dir` against the bench database `db`: installs the
-/// peers there and returns what to run.
-pub fn install(dir: &Path, db: &Settings) -> Result<PeerDoc, String> {
+/// peers there and returns what to run. Its stderr goes to `progress`, and
+/// into the error when it fails.
+pub fn install(dir: &Path, db: &Settings, progress: &dyn Fn(&str)) -> Result<PeerDoc, String> {
     let script = dir.join("setup.mjs");
     if !script.is_file() {
         return Err(format!("--peers {}: no setup.mjs there", dir.display()));
@@ -95,16 +96,18 @@ pub fn install(dir: &Path, db: &Settings) -> Result<PeerDoc, String> {
         .env_remove("DATABASE_URL")
         .envs(db.libpq_env())
         .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("--peers: cannot run node: {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         return Err(format!(
-            "--peers: node setup.mjs in {} failed ({})",
+            "--peers: node setup.mjs in {} failed ({}):\n{}",
             dir.display(),
-            output.status
+            output.status,
+            stderr.trim_end()
         ));
     }
+    stderr.lines().for_each(progress);
     serde_json::from_slice(&output.stdout)
         .map_err(|e| format!("--peers: setup.mjs printed no peer document: {e}"))
 }
