@@ -58,7 +58,7 @@ pub struct BenchReport {
     pub results: Vec<BenchResult>,
     /// The peers measured (`--peers`), when any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub peers: Vec<PeerSummary>,
+    pub peers: Vec<peers::PeerSummary>,
     /// Issue 16's targets, when peers ran (see [`targets`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<targets::Target>,
@@ -66,18 +66,6 @@ pub struct BenchReport {
     pub deploy: Option<deploy::DeployReport>,
     /// The `worker` scenario, when it ran (see [`worker`]).
     pub worker: Option<worker::WorkerReport>,
-}
-
-/// A peer as the report names it.
-#[derive(Debug, Serialize)]
-pub struct PeerSummary {
-    pub name: String,
-    pub version: String,
-    pub node: String,
-    /// How its claim+complete runs and what buf/claim counts.
-    pub claim_note: String,
-    /// Per scenario, the statements of one client loop, as measured.
-    pub statements: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -137,26 +125,7 @@ pub fn run(
         Some(dir) => {
             progress(&format!("peers: node setup.mjs in {}", dir.display()));
             let doc = peers::install(dir, db, progress)?;
-            let summaries = doc
-                .designs
-                .iter()
-                .map(|p| PeerSummary {
-                    name: p.name.clone(),
-                    version: p.version.clone(),
-                    node: doc.node.clone(),
-                    claim_note: p.claim_note.clone(),
-                    statements: p
-                        .scenarios
-                        .iter()
-                        .map(|(s, sc)| {
-                            (
-                                s.clone(),
-                                sc.steps.iter().map(|st| st.sql.clone()).collect(),
-                            )
-                        })
-                        .collect(),
-                })
-                .collect();
+            let summaries = doc.designs.iter().map(|p| p.summary(&doc.node)).collect();
             (doc.designs, summaries)
         }
         None => (Vec::new(), Vec::new()),

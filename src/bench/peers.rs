@@ -12,7 +12,7 @@
 use super::scenarios::{Loop, Plan, Sizes};
 use crate::db::Settings;
 use postgres::types::{ToSql, Type};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -39,6 +39,39 @@ pub struct Peer {
     pub claim_note: String,
     /// Per scenario name (`burndown`, `stuck`, `enqueue`).
     pub scenarios: BTreeMap<String, PeerScenario>,
+}
+
+/// A peer as the report names it.
+#[derive(Debug, Serialize)]
+pub struct PeerSummary {
+    pub name: String,
+    pub version: String,
+    pub node: String,
+    /// How its claim+complete runs and what buf/claim counts.
+    pub claim_note: String,
+    /// Per scenario, the statements of one client loop, as measured.
+    pub statements: BTreeMap<String, Vec<String>>,
+}
+
+impl Peer {
+    pub fn summary(&self, node: &str) -> PeerSummary {
+        PeerSummary {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            node: node.to_string(),
+            claim_note: self.claim_note.clone(),
+            statements: self
+                .scenarios
+                .iter()
+                .map(|(name, s)| {
+                    (
+                        name.clone(),
+                        s.steps.iter().map(|st| st.sql.clone()).collect(),
+                    )
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
