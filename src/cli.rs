@@ -365,6 +365,13 @@ pub struct BenchArgs {
     /// worker (jobsctl worker next to graphile-worker's runner; only when named).
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,
+    /// Also measure the peers, graphile-worker and the upstream
+    /// @pgpm/database-jobs, in burndown, stuck and enqueue: node runs
+    /// DIR/setup.mjs (`npm ci` in DIR first), which installs them into the
+    /// bench database from DIR/node_modules and says what to run; e.g.
+    /// bench/peers (scripts/bench-peers.sh). Without it no node is needed.
+    #[arg(long, value_name = "DIR")]
+    pub peers: Option<PathBuf>,
     /// worker scenario: jobs at once per worker process (--clients is the
     /// number of processes of each runner).
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]

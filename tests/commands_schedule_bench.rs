@@ -73,6 +73,19 @@ fn bench_short_runs_every_scenario_and_cleans_up() {
             .all(|r| r["operations"].as_u64().unwrap() > 0),
         "{report}"
     );
+    // without --peers: the designs and keys of before (no node needed)
+    assert!(
+        results
+            .iter()
+            .all(|r| ["app_jobs", "app_jobs_coalesce", "bare", "naive"]
+                .contains(&r["design"].as_str().unwrap())
+                && r.get("ratio_to_peers").is_none()),
+        "{report}"
+    );
+    assert!(
+        report.get("peers").is_none() && report.get("targets").is_none(),
+        "{report}"
+    );
     // the deploy scenario: jobsctl deploy and its no-op redeploy, next to
     // psql --single-transaction of the same SQL (Debian's psql is there)
     let deploy = &report["deploy"];
@@ -106,6 +119,89 @@ fn bench_short_runs_every_scenario_and_cleans_up() {
         .unwrap()
         .get::<_, i64>(0);
     assert_eq!(leftovers, 0, "the bench database is dropped");
+}
+
+/// `--peers bench/peers`, tiny: graphile-worker and the upstream design
+/// installed by node into the bench database and run next to app_jobs.
+/// Only where node and npm are (and `npm ci` in bench/peers works, or has
+/// been run); skipped with a message otherwise.
+#[test]
+fn bench_peers_short_runs_both_peers() {
+    let peers = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/peers");
+    let has = |program: &str| {
+        std::process::Command::new(program)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !has("node") || !has("npm") {
+        eprintln!("skipped: no node or npm on PATH");
+        return;
+    }
+    if !peers.join("node_modules").is_dir() {
+        let ci = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&peers)
+            .output();
+        if !ci.is_ok_and(|o| o.status.success()) {
+            eprintln!("skipped: bench/peers/node_modules is missing and `npm ci` failed");
+            return;
+        }
+    }
+    let db = TestDb::new("bench_peers");
+    let output = jobsctl_on(&db)
+        .args([
+            "bench",
+            "--short",
+            "--clients",
+            "1",
+            "--rounds",
+            "1",
+            "--duration",
+            "0.3",
+        ])
+        .arg("--peers")
+        .arg(&peers)
+        .args([
+            "--scenario",
+            "burndown",
+            "--scenario",
+            "enqueue",
+            "--scenario",
+            "stuck",
+        ])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = common::json_stdout(&output);
+    let results = report["results"].as_array().expect("a results list");
+    for scenario in ["burndown", "enqueue", "stuck"] {
+        for design in ["graphile-worker", "upstream"] {
+            let r = results
+                .iter()
+                .find(|r| r["scenario"] == scenario && r["design"] == design)
+                .unwrap_or_else(|| panic!("no {scenario} / {design}: {report}"));
+            assert!(r["operations"].as_u64().unwrap() > 0, "{report}");
+        }
+        let app = results
+            .iter()
+            .find(|r| r["scenario"] == scenario && r["design"] == "app_jobs")
+            .unwrap();
+        assert!(
+            app["ratio_to_peers"]["upstream"].as_f64().unwrap() > 0.0,
+            "{report}"
+        );
+    }
+    assert_eq!(report["peers"].as_array().unwrap().len(), 2, "{report}");
+    assert!(
+        !report["targets"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
 }
 
 /// The worker scenario's harness, tiny: one jobsctl worker process per

@@ -2,8 +2,7 @@
 //! the statement every client runs in its loop.
 
 /// The designs measured in one run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Design {
     /// The deployed `app_jobs` schema.
     AppJobs,
@@ -14,6 +13,9 @@ pub enum Design {
     Bare,
     /// `bench_naive`: the first-generation design.
     Naive,
+    /// A peer of `--peers`, by its index in the peer document
+    /// (`bench::peers`).
+    Peer(usize),
 }
 
 impl Design {
@@ -23,19 +25,29 @@ impl Design {
     }
 
     /// What each client session runs once after connecting.
-    pub fn session_setup(self) -> Option<&'static str> {
+    fn session_setup(self) -> Vec<String> {
         match self {
-            Design::AppJobsCoalesce => Some("SET app_jobs.notify = 'coalesce'"),
-            _ => None,
+            Design::AppJobsCoalesce => vec!["SET app_jobs.notify = 'coalesce'".into()],
+            _ => Vec::new(),
         }
     }
 
+    /// The name in the table (peers: their own name, see `bench::peers`).
     pub fn name(self) -> &'static str {
         match self {
             Design::AppJobs => "app_jobs",
             Design::AppJobsCoalesce => "app_jobs/coalesce",
             Design::Bare => "bare",
             Design::Naive => "naive",
+            Design::Peer(_) => "peer",
+        }
+    }
+
+    /// The name in the JSON report.
+    pub fn key(self) -> &'static str {
+        match self {
+            Design::AppJobsCoalesce => "app_jobs_coalesce",
+            d => d.name(),
         }
     }
 }
@@ -85,14 +97,24 @@ impl Sizes {
 /// One scenario for one design: setup SQL (run once, before the clock)
 /// and the statement each client repeats.
 pub struct Plan {
-    pub setup: String,
+    /// Statements run one by one before the clock.
+    pub setup: Vec<String>,
+    /// What each client session runs once after connecting.
+    pub session: Vec<String>,
     pub kind: Loop,
     /// The statement of the loop; returns one bigint: jobs done (0 = none).
-    pub statement: &'static str,
+    /// For a peer: its first step (the claim, or the add), whose buffers
+    /// the report gives.
+    pub statement: String,
+    /// A peer's loop (`bench::peers`), run instead of `statement` when not
+    /// empty.
+    pub steps: Vec<super::peers::Step>,
     /// Steady only: the enqueue statement run before each claim.
     pub enqueue: Option<&'static str>,
     /// Jobs a burn-down must finish (backlog size), for the report.
     pub target_jobs: i64,
+    /// Burn-downs: counts the backlog left.
+    pub remaining: Option<String>,
 }
 
 const TENANT: &str = "5b720132-17d5-424d-9bcb-ee7b17c13d43";
@@ -102,6 +124,7 @@ fn clear(design: Design) -> &'static str {
         Design::AppJobs | Design::AppJobsCoalesce => "TRUNCATE app_jobs.jobs, app_jobs.job_queues;",
         Design::Bare => "TRUNCATE bench_bare.jobs;",
         Design::Naive => "TRUNCATE bench_naive.jobs, bench_naive.job_queues;",
+        Design::Peer(_) => unreachable!("peers bring their own SQL"),
     }
 }
 
@@ -110,6 +133,7 @@ fn table(design: Design) -> &'static str {
         Design::AppJobs | Design::AppJobsCoalesce => "app_jobs.jobs",
         Design::Bare => "bench_bare.jobs",
         Design::Naive => "bench_naive.jobs",
+        Design::Peer(_) => unreachable!("peers bring their own SQL"),
     }
 }
 
@@ -188,38 +212,59 @@ pub fn bare_reference(scenario: &str) -> &'static str {
     }
 }
 
+/// Counts the backlog left after a burn-down.
+fn remaining(design: Design) -> &'static str {
+    match design {
+        Design::Bare => "SELECT count(*) FROM bench_bare.jobs",
+        Design::Naive => {
+            "SELECT count(*) FROM bench_naive.jobs WHERE locked_at IS NULL AND queue_name IS NULL"
+        }
+        _ => "SELECT count(*) FROM app_jobs.jobs WHERE locked_at IS NULL AND queue_name IS NULL",
+    }
+}
+
+/// The plan of a built-in design (peers: `bench::peers::plan`).
 pub fn plan(scenario: &str, design: Design, sizes: &Sizes) -> Option<Plan> {
+    if matches!(design, Design::Peer(_)) {
+        return None;
+    }
     let claim = match design {
         Design::AppJobs | Design::AppJobsCoalesce => CLAIM_COMPLETE_APP,
         Design::Bare => CLAIM_COMPLETE_BARE,
-        Design::Naive => CLAIM_COMPLETE_NAIVE,
+        Design::Naive | Design::Peer(_) => CLAIM_COMPLETE_NAIVE,
     };
     let enqueue = match design {
         Design::AppJobs | Design::AppJobsCoalesce => ENQ_APP,
         Design::Bare => ENQ_BARE,
-        Design::Naive => ENQ_NAIVE,
+        Design::Naive | Design::Peer(_) => ENQ_NAIVE,
     };
     let poll = match design {
         Design::AppJobs | Design::AppJobsCoalesce => POLL_APP,
         Design::Bare => CLAIM_COMPLETE_BARE,
-        Design::Naive => POLL_NAIVE,
+        Design::Naive | Design::Peer(_) => POLL_NAIVE,
     };
     let mut setup = clear(design).to_owned();
     let due = "now() - interval '1 hour' + n * interval '1 microsecond'";
     let plan = match scenario {
         "steady" => Plan {
-            setup,
+            setup: vec![setup],
+            session: Vec::new(),
+            steps: Vec::new(),
+            remaining: None,
             kind: Loop::Steady,
-            statement: claim,
+            statement: claim.into(),
             enqueue: Some(enqueue),
             target_jobs: 0,
         },
         "burndown" => {
             setup.push_str(&insert(design, sizes.backlog, due, None));
             Plan {
-                setup,
+                setup: vec![setup],
+                session: Vec::new(),
+                steps: Vec::new(),
+                remaining: None,
                 kind: Loop::BurnDown,
-                statement: claim,
+                statement: claim.into(),
                 enqueue: None,
                 target_jobs: sizes.backlog,
             }
@@ -238,7 +283,7 @@ pub fn plan(scenario: &str, design: Design, sizes: &Sizes) -> Option<Plan> {
                     ("app_jobs.jobs", "app_jobs.job_queues")
                 }
                 Design::Naive => ("bench_naive.jobs", "bench_naive.job_queues"),
-                Design::Bare => return None,
+                Design::Bare | Design::Peer(_) => return None,
             };
             setup.push_str(&format!(
                 "UPDATE {jobs} SET locked_at = now(), locked_by = 'stuck-worker', attempts = 1 \
@@ -247,17 +292,23 @@ pub fn plan(scenario: &str, design: Design, sizes: &Sizes) -> Option<Plan> {
             ));
             setup.push_str(&insert(design, sizes.backlog, due, None));
             Plan {
-                setup,
+                setup: vec![setup],
+                session: Vec::new(),
+                steps: Vec::new(),
+                remaining: None,
                 kind: Loop::BurnDown,
-                statement: claim,
+                statement: claim.into(),
                 enqueue: None,
                 target_jobs: sizes.backlog,
             }
         }
         "idle0" => Plan {
-            setup,
+            setup: vec![setup],
+            session: Vec::new(),
+            steps: Vec::new(),
+            remaining: None,
             kind: Loop::Poll,
-            statement: poll,
+            statement: poll.into(),
             enqueue: None,
             target_jobs: 0,
         },
@@ -269,17 +320,23 @@ pub fn plan(scenario: &str, design: Design, sizes: &Sizes) -> Option<Plan> {
                 None,
             ));
             Plan {
-                setup,
+                setup: vec![setup],
+                session: Vec::new(),
+                steps: Vec::new(),
+                remaining: None,
                 kind: Loop::Poll,
-                statement: poll,
+                statement: poll.into(),
                 enqueue: None,
                 target_jobs: 0,
             }
         }
         "enqueue" => Plan {
-            setup,
+            setup: vec![setup],
+            session: Vec::new(),
+            steps: Vec::new(),
+            remaining: None,
             kind: Loop::Enqueue,
-            statement: enqueue,
+            statement: enqueue.into(),
             enqueue: None,
             target_jobs: 0,
         },
@@ -288,12 +345,15 @@ pub fn plan(scenario: &str, design: Design, sizes: &Sizes) -> Option<Plan> {
             let statement = match design {
                 Design::AppJobs | Design::AppJobsCoalesce => BATCH_APP,
                 Design::Bare => BATCH_BARE,
-                Design::Naive => return None,
+                Design::Naive | Design::Peer(_) => return None,
             };
             Plan {
-                setup,
+                setup: vec![setup],
+                session: Vec::new(),
+                steps: Vec::new(),
+                remaining: None,
                 kind: Loop::BurnDown,
-                statement,
+                statement: statement.into(),
                 enqueue: None,
                 target_jobs: sizes.backlog,
             }
@@ -301,15 +361,25 @@ pub fn plan(scenario: &str, design: Design, sizes: &Sizes) -> Option<Plan> {
         _ => return None,
     };
     let mut plan = plan;
-    plan.setup
-        .push_str(&format!("VACUUM ANALYZE {};", table(design)));
+    let mut setup = plan.setup.concat();
+    setup.push_str(&format!("VACUUM ANALYZE {};", table(design)));
     if design != Design::Bare {
         let q = if design.is_app_jobs() {
             "app_jobs.job_queues"
         } else {
             "bench_naive.job_queues"
         };
-        plan.setup.push_str(&format!("VACUUM ANALYZE {q};"));
+        setup.push_str(&format!("VACUUM ANALYZE {q};"));
+    }
+    plan.setup = setup
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    plan.session = design.session_setup();
+    if plan.kind == Loop::BurnDown {
+        plan.remaining = Some(remaining(design).into());
     }
     Some(plan)
 }

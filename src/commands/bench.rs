@@ -113,6 +113,7 @@ pub fn run(project: &Project, args: &BenchArgs, printer: &Printer) -> Result<(),
             clients: args.clients,
             duration,
             scenarios: queue_scenarios,
+            peers: args.peers.as_ref().map(|dir| project.cwd.join(dir)),
         };
         let quiet = printer.quiet();
         let progress = |step: &str| {
