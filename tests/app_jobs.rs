@@ -2171,3 +2171,93 @@ fn workers_completing_in_one_queue_and_enqueueing_into_another_never_deadlock() 
         2 * ROUNDS as i64
     );
 }
+
+/// The catalog that a release's definitions leave: every app_jobs function
+/// (its full definition) and every trigger on app_jobs tables.
+fn app_jobs_definitions(client: &mut Client) -> Vec<String> {
+    ok(
+        client.query(
+            "SELECT pg_get_functiondef(p.oid) FROM pg_proc p
+              WHERE p.pronamespace = 'app_jobs'::regnamespace AND p.prokind = 'f'
+             UNION ALL
+             SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t
+               JOIN pg_class c ON c.oid = t.tgrelid
+              WHERE c.relnamespace = 'app_jobs'::regnamespace AND NOT t.tgisinternal
+             ORDER BY 1",
+            &[],
+        ),
+        "definitions",
+    )
+    .iter()
+    .map(|row| row.get(0))
+    .collect()
+}
+
+/// `@0.7.0` reverts to `@0.6.0` cleanly: with queued jobs and a running
+/// one, `revert --to pgpm-jobs:@0.6.0` leaves exactly the definitions a
+/// deploy of `@0.6.0` makes, the queue counts exact and the running job's
+/// queue still locked; deploying again completes that job with its queue
+/// unlocked at commit, and verify passes.
+#[test]
+fn release_0_7_0_reverts_to_0_6_0_exactly_and_deploys_again() {
+    let reference = TestDb::new("release_060_reference");
+    jobsctl_on(&reference)
+        .args(["deploy", "--to", "pgpm-jobs:@0.6.0"])
+        .assert()
+        .success();
+    let expected = app_jobs_definitions(&mut reference.client());
+
+    let db = deployed("release_070_revert");
+    let mut client = db.client();
+    ok(
+        client.batch_execute(&format!(
+            "SELECT app_jobs.add_job('{TENANT}', 't', queue_name := 'q' || (n % 3)) FROM generate_series(1, 12) n;
+             SELECT app_jobs.add_job('{TENANT}', 't') FROM generate_series(1, 3);"
+        )),
+        "jobs",
+    );
+    let running: i64 = ok(
+        client.query_one(
+            "SELECT id FROM app_jobs.get_job('w1') WHERE queue_name IS NOT NULL",
+            &[],
+        ),
+        "claim",
+    )
+    .get(0);
+    jobsctl_on(&db)
+        .args(["revert", "-y", "--to", "pgpm-jobs:@0.6.0"])
+        .assert()
+        .success();
+    let mut client = db.client();
+    assert_eq!(app_jobs_definitions(&mut client), expected);
+    let locked = count(
+        &mut client,
+        "SELECT count(*) FROM app_jobs.job_queues WHERE locked_by = 'w1'",
+    );
+    assert_eq!(locked, 1, "the running job's queue stays locked");
+    ok(
+        client.batch_execute("UPDATE app_jobs.job_queues SET locked_at = NULL, locked_by = NULL"),
+        "unlock for the check",
+    );
+    common::assert_job_queues_exact_and_unlocked(&mut client);
+    ok(
+        client.batch_execute(
+            "UPDATE app_jobs.job_queues q SET locked_at = j.locked_at, locked_by = j.locked_by
+               FROM app_jobs.jobs j WHERE j.queue_name = q.queue_name AND j.locked_by IS NOT NULL",
+        ),
+        "lock again",
+    );
+
+    jobsctl_on(&db).arg("deploy").assert().success();
+    let mut client = db.client();
+    let done = ok(
+        client.query_one(
+            "SELECT id FROM app_jobs.complete_job('w1', $1)",
+            &[&running],
+        ),
+        "complete",
+    );
+    assert_eq!(done.get::<_, Option<i64>>(0), Some(running));
+    common::assert_job_queues_exact_and_unlocked(&mut client);
+    jobsctl_on(&db).arg("verify").assert().success();
+}
