@@ -46,7 +46,6 @@ DECLARE
   v_expired_jobs boolean;
   v_expired_queues boolean;
   v_available_queues boolean;
-  v_best_priority integer;
   v_first_level boolean;
   v_tried_level boolean;
   v_step0 record;
@@ -56,8 +55,8 @@ BEGIN
   END IF;
   v_cutoff := v_now - coalesce(get_job.job_expiry, app_jobs.job_expiry());
 
-  -- 0. which of steps 1, 1b and 2 have anything to do, and the best
-  --    priority level of queue-less jobs for step 3: the first entry of
+  -- 0. which of steps 1, 1b and 2 have anything to do, and whether any
+  --    queue-less job has a better priority than 0: the first entry of
   --    four partial indexes (jobs_locked_at_idx, job_queues_locked_at_idx,
   --    job_queues_claimable_idx, jobs_runnable_idx).  Each probe is "the
   --    first entry in index order" (ORDER BY .. LIMIT 1, a cutoff as index
@@ -65,9 +64,19 @@ BEGIN
   --    small the table was when it was planned (EXISTS on a table still
   --    empty is planned as a sequential scan, min() as an aggregate over the
   --    whole index, and either plan stays cached as the table grows).
-  --    The fast path: when nothing needs recovering and no named queue is
-  --    claimable, the same statement claims the first due job of the best
-  --    level (step 4 for that level), so the usual claim is one statement.
+  --
+  --    The fast path: when nothing needs recovering, no named queue is
+  --    claimable and no job is better than priority 0 (the default), the
+  --    same statement claims the first due job of level 0 (step 3 for that
+  --    level), so the usual claim is one statement and one scan of
+  --    jobs_runnable_idx.  Why level 0 and not "the best level": the head
+  --    of jobs_runnable_idx is where claimed jobs leave it, and their
+  --    entries stay there, dead, until VACUUM (no insert ever lands on
+  --    those pages, so PostgreSQL never cleans them on the way); a probe
+  --    for the best level walks them all (147 buffers of one claim with 4
+  --    busy workers, docs/performance.md), while "anything below 0?" stops
+  --    at the first key of level 0 without reading a row.  Workers of
+  --    other levels take the general path below, as before.
   WITH p AS MATERIALIZED (
     SELECT (SELECT j.locked_at FROM app_jobs.jobs AS j
              WHERE j.locked_at < v_cutoff ORDER BY j.locked_at LIMIT 1) IS NOT NULL AS expired_jobs,
@@ -77,7 +86,8 @@ BEGIN
              WHERE q.locked_at IS NULL AND q.paused_at IS NULL ORDER BY q.queue_name LIMIT 1) IS NOT NULL AS available_queues,
            (SELECT j.priority FROM app_jobs.jobs AS j
              WHERE j.queue_name IS NULL AND j.locked_at IS NULL AND j.attempts < j.max_attempts
-             ORDER BY j.priority LIMIT 1) AS best_priority
+               AND j.priority < 0
+             ORDER BY j.priority LIMIT 1) IS NOT NULL AS better_levels
   ), claimed AS (
     UPDATE app_jobs.jobs AS j
        SET attempts = j.attempts + 1,
@@ -87,17 +97,17 @@ BEGIN
      WHERE j.id = (SELECT c.id
                      FROM app_jobs.jobs AS c
                     WHERE c.queue_name IS NULL AND c.locked_at IS NULL AND c.attempts < c.max_attempts
-                      AND c.priority = (SELECT p.best_priority FROM p
-                                         WHERE NOT p.expired_jobs AND NOT p.expired_queues
-                                           AND NOT p.available_queues)
+                      AND c.priority = 0
                       AND c.run_at <= v_now
                       AND (get_job.task_identifiers IS NULL OR c.task_identifier = ANY (get_job.task_identifiers))
+                      AND (SELECT NOT (p.expired_jobs OR p.expired_queues OR p.available_queues OR p.better_levels)
+                             FROM p)
                     ORDER BY c.priority, c.run_at, c.id
                     LIMIT 1
                       FOR UPDATE SKIP LOCKED)
     RETURNING j
   )
-  SELECT p.expired_jobs, p.expired_queues, p.available_queues, p.best_priority,
+  SELECT p.expired_jobs, p.expired_queues, p.available_queues, p.better_levels,
          (SELECT claimed.j FROM claimed) AS job
     INTO v_step0
     FROM p;
@@ -107,9 +117,8 @@ BEGIN
   v_expired_jobs := v_step0.expired_jobs;
   v_expired_queues := v_step0.expired_queues;
   v_available_queues := v_step0.available_queues;
-  v_best_priority := v_step0.best_priority;
-  -- the fast path tried the best level: step 3 starts after it
-  v_tried_level := NOT v_expired_jobs AND NOT v_expired_queues AND NOT v_available_queues;
+  -- the fast path tried level 0, the best there is: step 3 starts after it
+  v_tried_level := NOT (v_expired_jobs OR v_expired_queues OR v_available_queues OR v_step0.better_levels);
 
   -- 1. recover expired locks (never waits: SKIP LOCKED)
   IF v_expired_jobs THEN
@@ -196,25 +205,19 @@ BEGIN
          FOR UPDATE OF q SKIP LOCKED;
     END IF;
 
-    -- 3. queue-less jobs ordered before that head, level by level; the
-    --    best level comes from step 0 on the first round, unless step 1
-    --    recovered jobs since
+    -- 3. queue-less jobs ordered before that head, level by level, from
+    --    the best level (or, when step 0 tried level 0, from the next one)
     v_priority := NULL;
     v_first_level := true;
     LOOP
       IF v_first_level AND v_round = 1 AND v_tried_level THEN
-        -- step 0 claimed nothing at the best level (all of it future or
-        -- busy): go on from the next level
-        v_priority := v_best_priority;
-        v_first_level := false;
+        -- step 0 claimed nothing at level 0 (all of it future or busy)
         SELECT j.priority INTO v_priority
           FROM app_jobs.jobs AS j
          WHERE j.queue_name IS NULL AND j.locked_at IS NULL AND j.attempts < j.max_attempts
-           AND j.priority > v_priority
+           AND j.priority > 0
          ORDER BY j.priority
          LIMIT 1;
-      ELSIF v_first_level AND v_round = 1 AND NOT v_expired_jobs THEN
-        v_priority := v_best_priority;
       ELSIF v_first_level THEN
         SELECT j.priority INTO v_priority
           FROM app_jobs.jobs AS j
