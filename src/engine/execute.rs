@@ -467,9 +467,9 @@ impl Executor<'_> {
             && item.script.is_none_or(|f| f.script.ends_terminated())
     }
 
-    /// One change in one round trip: a held-back `BEGIN`, the script (its
-    /// transaction control blanked out), the session reset, the registry
-    /// call and, when the scope is one change, `COMMIT`, as one
+    /// One change in one round trip (and its `COMMIT` when the scope is one
+    /// change): a held-back `BEGIN`, the script (its transaction control
+    /// blanked out), the session reset and the registry call as one
     /// simple-query batch. The server stops at the first error and the
     /// transaction is rolled back as on the other path. An error raised in
     /// pgpm's routines or on the registry's tables is the registry's; any
@@ -505,10 +505,9 @@ impl Executor<'_> {
             batch.push_str(sql);
             batch.push(';');
         }
-        let commit = self.scope == TxScope::Change;
-        if commit {
-            batch.push_str("\nCOMMIT");
-        }
+        // No COMMIT in the batch: the server runs a batch to its end even
+        // when the client died meanwhile, and a killed deployer's change
+        // must roll back, not commit behind the next deployer's back.
         self.begin_pending = false;
         if let Err(e) = self.client.batch_execute(&batch) {
             let registry = e.as_db_error().is_some_and(|db| {
@@ -526,11 +525,7 @@ impl Executor<'_> {
             });
         }
         self.dirty = false;
-        if commit {
-            self.open = false;
-            self.open_package = None;
-        }
-        Ok(())
+        self.leave()
     }
 }
 
