@@ -556,6 +556,7 @@ fn apply(
         event: EventKind::Deploy,
         before: &mut before,
         record: &mut record,
+        record_sql: None,
     };
     executor.apply_open(work, hooks, &mut report.changes, progress)
 }

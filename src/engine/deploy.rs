@@ -13,6 +13,7 @@ use crate::db::{NoticeHandler, Settings};
 use crate::package::Origin;
 use crate::registry::{self, EventKind};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::time::Duration;
 
 pub struct DeployOptions {
@@ -347,6 +348,37 @@ fn run(
             &item.change.requires,
         )?)
     };
+    // The registry's checks for every change at once (one round trip); each
+    // change checked fine is then recorded in the round trip of its script.
+    // A refused one takes the statement-by-statement path, which refuses
+    // it after its script as before.
+    let records: Vec<registry::PlannedRecord> = work
+        .iter()
+        .filter(|item| !item.replaces)
+        .map(|item| registry::PlannedRecord {
+            package: &item.package.name,
+            change_name: &item.change.name,
+            script_hash: &item.change.script_hash,
+            requires: &item.change.requires,
+        })
+        .collect();
+    let checked: HashMap<(&str, &str), bool> = registry::check_deploys(client, &records)?
+        .into_iter()
+        .zip(&records)
+        .filter_map(|(answer, r)| Some(((r.package, r.change_name), answer.ok()?)))
+        .collect();
+    let mut record_sql = |item: &Work| -> Option<Option<String>> {
+        let (package, change) = (item.package.name.as_str(), item.change.name.as_str());
+        let record = *checked.get(&(package, change))?;
+        Some(record.then(|| {
+            registry::deploy_call(
+                package,
+                change,
+                &item.change.script_hash,
+                &item.change.requires,
+            )
+        }))
+    };
     let hooks = Hooks {
         outcome: if options.log_only {
             Outcome::Logged
@@ -356,6 +388,7 @@ fn run(
         event: EventKind::Deploy,
         before: &mut before,
         record: &mut record,
+        record_sql: Some(&mut record_sql),
     };
     // --log-only runs no script: nothing waits for a lock.
     let locks = if options.log_only {
@@ -364,6 +397,7 @@ fn run(
         options.locks
     };
     Executor::new(client, options.tx)
+        .lazy_begin()
         .with_lock_policy(settings, locks)?
         .apply(&work, hooks, &mut report.changes, progress)
 }

@@ -30,6 +30,11 @@ pub struct Executor<'c> {
     /// The change lock timeout and retries, when set
     /// ([`Executor::with_lock_policy`]).
     pub(super) locks: Option<super::lock_wait::Locks>,
+    /// `BEGIN` is held back until something is sent in the transaction
+    /// ([`Executor::lazy_begin`]), and then travels with it.
+    lazy_begin: bool,
+    /// The transaction is open for the executor but `BEGIN` not sent yet.
+    begin_pending: bool,
 }
 
 impl<'c> Executor<'c> {
@@ -42,7 +47,29 @@ impl<'c> Executor<'c> {
             generation: 0,
             dirty: false,
             locks: None,
+            lazy_begin: false,
+            begin_pending: false,
         }
+    }
+
+    /// Hold `BEGIN` back until the transaction's first statement, and send
+    /// it in the same round trip where the executor can (a change's script
+    /// batch, see [`Executor::apply`]). Only for callers that reach the
+    /// client through the executor's methods and hooks.
+    pub fn lazy_begin(mut self) -> Self {
+        self.lazy_begin = true;
+        self
+    }
+
+    /// Send a held-back `BEGIN` now.
+    pub fn ensure_begun(&mut self) -> Result<(), Error> {
+        if self.begin_pending {
+            self.begin_pending = false;
+            self.client
+                .batch_execute("BEGIN")
+                .map_err(|e| Error::query("starting a transaction", e))?;
+        }
+        Ok(())
     }
 
     /// Run each change's statements under `policy` (a `lock_timeout`,
@@ -85,7 +112,11 @@ impl<'c> Executor<'c> {
             self.commit()?;
         }
         if !self.open {
-            self.simple("BEGIN", "starting a transaction")?;
+            if self.lazy_begin {
+                self.begin_pending = true;
+            } else {
+                self.simple("BEGIN", "starting a transaction")?;
+            }
             self.open = true;
             self.generation += 1;
         }
@@ -118,6 +149,9 @@ impl<'c> Executor<'c> {
         if self.open {
             self.open = false;
             self.open_package = None;
+            if std::mem::take(&mut self.begin_pending) {
+                return Ok(()); // nothing was sent: nothing to commit
+            }
             self.simple("COMMIT", "committing")?;
         }
         Ok(())
@@ -129,7 +163,9 @@ impl<'c> Executor<'c> {
         if self.open {
             self.open = false;
             self.open_package = None;
-            let _ = self.client.batch_execute("ROLLBACK");
+            if !std::mem::take(&mut self.begin_pending) {
+                let _ = self.client.batch_execute("ROLLBACK");
+            }
         }
         // A rolled-back SET is undone; one outside a transaction is not.
         let _ = self.reset_session();
@@ -200,6 +236,7 @@ impl<'c> Executor<'c> {
 
     /// One of jobsctl's own statements.
     pub fn simple(&mut self, sql: &str, doing: &str) -> Result<(), Error> {
+        self.ensure_begun()?;
         self.client
             .batch_execute(sql)
             .map_err(|e| Error::query(doing, e))
@@ -210,6 +247,9 @@ impl<'c> Executor<'c> {
     /// `_ - .`). Installed ones are skipped quietly, without the server's
     /// "already exists" notice.
     pub fn create_extensions(&mut self, names: &[String]) -> Result<(), Error> {
+        if !names.is_empty() {
+            self.ensure_begun()?;
+        }
         for name in names {
             let installed = self
                 .client
@@ -270,6 +310,12 @@ pub struct Hooks<'h> {
     pub before: &'h mut dyn FnMut(&mut Executor, &Work) -> Result<(), Error>,
     /// After the script, in the change's transaction: the registry rows.
     pub record: &'h mut dyn FnMut(&mut postgres::Client, &Work) -> Result<(), Error>,
+    /// The registry rows as SQL to send in the same round trip as the
+    /// script, when already checked: `Some(Some(sql))`, `Some(None)` when
+    /// there is nothing to record; `None`: use `record`. Used for a change
+    /// in a transaction without a lock policy, whose script (if any) ends
+    /// with a terminated statement and that replaces nothing.
+    pub record_sql: Option<&'h mut dyn FnMut(&Work) -> Option<Option<String>>>,
 }
 
 impl Executor<'_> {
@@ -294,7 +340,7 @@ impl Executor<'_> {
     pub fn apply_open(
         &mut self,
         work: &[Work],
-        hooks: Hooks,
+        mut hooks: Hooks,
         results: &mut Vec<ChangeResult>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), Error> {
@@ -303,7 +349,14 @@ impl Executor<'_> {
         for item in work {
             self.check_interrupt()?;
             let started = Instant::now();
-            let attempt = self.apply_one(item, &mut *hooks.before, &mut *hooks.record, progress);
+            let batched = match &mut hooks.record_sql {
+                Some(record_sql) if self.batchable(item) => record_sql(item),
+                _ => None,
+            };
+            let attempt = match batched {
+                Some(sql) => self.apply_batched(item, &mut *hooks.before, sql),
+                None => self.apply_one(item, &mut *hooks.before, &mut *hooks.record, progress),
+            };
             let transaction = if item.outside { "none" } else { "transaction" };
             let (package, change) = (item.package.name.as_str(), item.change.name.as_str());
             let result = |outcome| ChangeResult {
@@ -383,6 +436,7 @@ impl Executor<'_> {
             self.run_change_inside(item, progress)?;
         }
         self.reset_session()?;
+        self.ensure_begun()?;
         if self.locks.is_some() {
             // The registry's statements wait as long as they must: a lock
             // timeout there would fail a change that has run.
@@ -397,6 +451,81 @@ impl Executor<'_> {
             self.commit()?;
         }
         Ok(())
+    }
+}
+
+impl Executor<'_> {
+    /// Whether `item` can run in one batch with its registry SQL
+    /// ([`Hooks::record_sql`]); otherwise it takes the
+    /// statement-by-statement path.
+    fn batchable(&self, item: &Work) -> bool {
+        self.lazy_begin
+            && !item.outside
+            && !item.replaces
+            && item.undo_first.is_none()
+            && self.locks.is_none()
+            && item.script.is_none_or(|f| f.script.ends_terminated())
+    }
+
+    /// One change in one round trip (and its `COMMIT` when the scope is one
+    /// change): a held-back `BEGIN`, the script (its transaction control
+    /// blanked out), the session reset and the registry call as one
+    /// simple-query batch. The server stops at the first error and the
+    /// transaction is rolled back as on the other path. An error raised in
+    /// pgpm's routines or on the registry's tables is the registry's; any
+    /// other is the script's, its position mapped back to the file.
+    fn apply_batched(
+        &mut self,
+        item: &Work,
+        before: &mut dyn FnMut(&mut Executor, &Work) -> Result<(), Error>,
+        record: Option<String>,
+    ) -> Result<(), Error> {
+        let (package, change) = (item.package.name.as_str(), item.change.name.as_str());
+        self.enter(package)?;
+        before(self, item)?;
+        let mut batch = String::new();
+        const BEGIN: &str = "BEGIN;\n";
+        let shift = if self.begin_pending {
+            batch.push_str(BEGIN);
+            BEGIN.len()
+        } else {
+            0
+        };
+        if let Some(file) = item.script {
+            // After the script's text, so that error positions still match
+            // the file (the newline ends a trailing `--` comment).
+            batch.push_str(&file.script.executable_text());
+            batch.push('\n');
+            batch.push_str(RESET_SESSION);
+            batch.push(';');
+            self.dirty = true;
+        }
+        if let Some(sql) = &record {
+            batch.push('\n');
+            batch.push_str(sql);
+            batch.push(';');
+        }
+        // No COMMIT in the batch: the server runs a batch to its end even
+        // when the client died meanwhile, and a killed deployer's change
+        // must roll back, not commit behind the next deployer's back.
+        self.begin_pending = false;
+        if let Err(e) = self.client.batch_execute(&batch) {
+            let registry = e.as_db_error().is_some_and(|db| {
+                db.schema() == Some(registry::SCHEMA)
+                    || db.where_().is_some_and(|w| w.contains("pgpm_migrate."))
+            });
+            return Err(match item.script {
+                Some(file) if !registry => Error::ChangeFailed(Box::new(ScriptFailure::shifted(
+                    package, change, file, shift, &e,
+                ))),
+                _ => registry::RegistryError::query(format!(
+                    "recording {package}:{change} as deployed"
+                ))(e)
+                .into(),
+            });
+        }
+        self.dirty = false;
+        self.leave()
     }
 }
 

@@ -43,6 +43,29 @@ impl ScriptFailure {
         statement: Option<&Statement>,
         error: &postgres::Error,
     ) -> ScriptFailure {
+        Self::located(package, change, file, statement, 0, error)
+    }
+
+    /// As [`ScriptFailure::new`] for the whole executable text sent after
+    /// `shift` characters of jobsctl's own (a `BEGIN;`).
+    pub fn shifted(
+        package: &str,
+        change: &str,
+        file: &SqlFile,
+        shift: usize,
+        error: &postgres::Error,
+    ) -> ScriptFailure {
+        Self::located(package, change, file, None, shift, error)
+    }
+
+    fn located(
+        package: &str,
+        change: &str,
+        file: &SqlFile,
+        statement: Option<&Statement>,
+        shift: usize,
+        error: &postgres::Error,
+    ) -> ScriptFailure {
         let mut failure = ScriptFailure {
             package: package.to_owned(),
             change: change.to_owned(),
@@ -61,7 +84,7 @@ impl ScriptFailure {
         };
         let position = match db.position() {
             Some(ErrorPosition::Original(offset)) => {
-                let offset = *offset as usize;
+                let offset = (*offset as usize).saturating_sub(shift).max(1);
                 Some(match statement {
                     Some(statement) => file.script.line_col_in_statement(statement, offset),
                     None => file.script.line_col(offset),

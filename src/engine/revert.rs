@@ -194,6 +194,7 @@ fn run(
                 &item.change.name,
             )?)
         },
+        record_sql: None,
     };
     Executor::new(client, options.tx)
         .with_lock_policy(settings, options.locks)?

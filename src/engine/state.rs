@@ -5,7 +5,7 @@
 use super::plan::{DeployPlan, PlannedChange, PlannedPackage};
 use crate::registry::DeployedChange;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -68,14 +68,16 @@ pub fn compare<'a>(plan: &'a DeployPlan<'a>, deployed: &[DeployedChange]) -> Sta
         })
         .collect();
     let packages: Vec<&str> = plan.packages().map(|p| p.name.as_str()).collect();
+    // A set, not a scan per deployed change: a no-op deploy of thousands of
+    // changes spent most of its CPU comparing names here.
+    let planned: HashSet<(&str, &str)> = changes
+        .iter()
+        .map(|c| (c.package.name.as_str(), c.change.name.as_str()))
+        .collect();
     let unknown = deployed
         .iter()
         .filter(|d| packages.contains(&d.package.as_str()))
-        .filter(|d| {
-            !changes
-                .iter()
-                .any(|c| c.package.name == d.package && c.change.name == d.change_name)
-        })
+        .filter(|d| !planned.contains(&(d.package.as_str(), d.change_name.as_str())))
         .cloned()
         .collect();
     State { changes, unknown }

@@ -26,7 +26,10 @@ pub use install::{
     pending_migrations,
 };
 pub use read::{deployed_changes, events};
-pub use record::{dependents, record_deploy, record_event, record_replace, record_revert};
+pub use record::{
+    PlannedRecord, check_deploys, dependents, deploy_call, quote_literal, record_deploy,
+    record_event, record_replace, record_revert,
+};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -61,7 +64,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
 }
 
 /// One row of `pgpm_migrate.changes`, with its requirements.

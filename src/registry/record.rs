@@ -97,6 +97,165 @@ pub fn record_deploy(
     Ok(())
 }
 
+/// One change a run will record with [`deploy_call`], in run order, for
+/// [`check_deploys`].
+pub struct PlannedRecord<'a> {
+    pub package: &'a str,
+    pub change_name: &'a str,
+    pub script_hash: &'a str,
+    pub requires: &'a [String],
+}
+
+/// [`record_deploy`]'s checks for every change of a run at once, in one
+/// round trip before the run: each answer is what `record_deploy` would
+/// decide when it comes to that change, given that the changes before it in
+/// `records` were recorded by then and that nothing else writes the
+/// registry meanwhile (the deploy lock; pgpm's procedure, which
+/// [`deploy_call`] calls, checks again on the server in any case).
+/// `Ok(true)`: record it; `Ok(false)`: already recorded with that hash.
+pub fn check_deploys(
+    client: &mut impl GenericClient,
+    records: &[PlannedRecord],
+) -> Result<Vec<Result<bool, RegistryError>>, RegistryError> {
+    use std::collections::{HashMap, HashSet};
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Requirements as (package, change): pgpm's `is_deployed` split.
+    fn split(package: &str, requirement: &str) -> (String, String) {
+        match requirement.split_once(':') {
+            Some((p, c)) => (p.to_owned(), c.to_owned()),
+            None => (package.to_owned(), requirement.to_owned()),
+        }
+    }
+    let qualified: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| qualify(r.package, r.requires))
+        .collect();
+    let mut packages: Vec<String> = records.iter().map(|r| r.package.to_owned()).collect();
+    for (r, requires) in records.iter().zip(&qualified) {
+        packages.extend(requires.iter().map(|req| split(r.package, req).0));
+    }
+    packages.sort_unstable();
+    packages.dedup();
+    let rows = client
+        .query_typed(
+            "SELECT package, change_name, script_hash FROM pgpm_migrate.changes WHERE package = ANY($1)",
+            &[(&packages, Type::TEXT_ARRAY)],
+        )
+        .map_err(RegistryError::query(
+            "checking the changes to record against the registry",
+        ))?;
+    // (package, change) -> hash, and (package, hash) -> change, as recorded.
+    let mut by_name: HashMap<(String, String), String> = HashMap::new();
+    let mut by_hash: HashMap<(String, String), String> = HashMap::new();
+    for row in &rows {
+        let (package, change, hash): (String, String, String) =
+            (row.get(0), row.get(1), row.get(2));
+        by_hash
+            .entry((package.clone(), hash.clone()))
+            .or_insert_with(|| change.clone());
+        by_name.insert((package, change), hash);
+    }
+    let mut recorded_now: HashSet<(String, String)> = HashSet::new();
+    let mut answers = Vec::with_capacity(records.len());
+    for (r, requires) in records.iter().zip(&qualified) {
+        let key = (r.package.to_owned(), r.change_name.to_owned());
+        if let Some(deployed_hash) = by_name.get(&key) {
+            answers.push(if deployed_hash == r.script_hash {
+                Ok(false)
+            } else {
+                Err(RegistryError::DifferentContent {
+                    package: r.package.into(),
+                    change: r.change_name.into(),
+                    deployed_hash: deployed_hash.clone(),
+                    script_hash: r.script_hash.into(),
+                })
+            });
+            continue;
+        }
+        let missing: Vec<String> = requires
+            .iter()
+            .filter(|req| !by_name.contains_key(&split(r.package, req)))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            answers.push(Err(RegistryError::MissingRequirements {
+                package: r.package.into(),
+                change: r.change_name.into(),
+                missing,
+            }));
+            continue;
+        }
+        let hash_key = (r.package.to_owned(), r.script_hash.to_owned());
+        if let Some(other) = by_hash.get(&hash_key) {
+            answers.push(Err(RegistryError::SameScript {
+                package: r.package.into(),
+                change: r.change_name.into(),
+                other: other.clone(),
+                script_hash: r.script_hash.into(),
+            }));
+            continue;
+        }
+        // What the changes after it will see: this one recorded.
+        if recorded_now.insert(key.clone()) {
+            by_name.insert(key.clone(), r.script_hash.to_owned());
+            by_hash.insert(hash_key, key.1);
+        }
+        answers.push(Ok(true));
+    }
+    Ok(answers)
+}
+
+/// The statement that records `package:change_name` with pgpm's own
+/// procedure, exactly as [`record_deploy`] calls it (log-only, empty
+/// script, NULL for no requirements), its values written as SQL string
+/// literals ([`quote_literal`]) so that it can travel in one simple-query
+/// batch with the change's script. Only jobsctl's own values (names from
+/// the plan, the hash) go in. No check here: see [`check_deploys`].
+pub fn deploy_call(
+    package: &str,
+    change_name: &str,
+    script_hash: &str,
+    requires: &[String],
+) -> String {
+    let requires = qualify(package, requires);
+    let requires = if requires.is_empty() {
+        "NULL::text[]".to_string()
+    } else {
+        let items: Vec<String> = requires.iter().map(|r| quote_literal(r)).collect();
+        format!("ARRAY[{}]::text[]", items.join(", "))
+    };
+    format!(
+        "CALL pgpm_migrate.deploy({}::text, {}::text, {}::text, {requires}, ''::text, true)",
+        quote_literal(package),
+        quote_literal(change_name),
+        quote_literal(script_hash),
+    )
+}
+
+/// A SQL string literal for `value`, read the same whatever
+/// `standard_conforming_strings` says (libpq's `PQescapeLiteral` rule):
+/// quotes doubled; with a backslash, the `E'...'` form with backslashes
+/// doubled. PostgreSQL text cannot hold a NUL; it is dropped.
+pub fn quote_literal(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 3);
+    if value.contains('\\') {
+        out.push('E');
+    }
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            '\0' => {}
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
 /// Record `package:change_name`, deployed with another script before, as
 /// deployed with `script_hash` now: the old row (and its dependency rows)
 /// goes, the new one is recorded as [`record_deploy`] records it, with a
@@ -269,5 +428,21 @@ mod tests {
             ["pkg:schema", "other:base", "pkg:table"]
         );
         assert!(qualify("pkg", &[]).is_empty());
+    }
+
+    #[test]
+    fn literals_are_quoted_whatever_standard_conforming_strings_says() {
+        assert_eq!(quote_literal("a"), "'a'");
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal("a\\b'"), "E'a\\\\b'''");
+        assert_eq!(quote_literal("x\0y"), "'xy'");
+        assert_eq!(
+            deploy_call("p", "c", "h", &["a".into(), "q:b".into()]),
+            "CALL pgpm_migrate.deploy('p'::text, 'c'::text, 'h'::text, ARRAY['p:a', 'q:b']::text[], ''::text, true)"
+        );
+        assert_eq!(
+            deploy_call("p", "c", "h", &[]),
+            "CALL pgpm_migrate.deploy('p'::text, 'c'::text, 'h'::text, NULL::text[], ''::text, true)"
+        );
     }
 }
