@@ -15,10 +15,13 @@ Exit codes:
 
 pub const LINT_EXIT_CODES: &str = "\
 Exit codes:
-  0    no finding, only silenced ones, or only warnings without --strict
-  1    a finding that is an error (with --strict, every finding)
+  0    no finding, only silenced ones, or only warnings without --strict;
+       with --locks: the report is complete (flagged locks or not)
+  1    a finding that is an error (with --strict, every finding); with
+       --locks: a change failed, so the report stops there
   2    usage or configuration error (flags, jobsctl.toml, an unknown rule name,
-       connection settings, an unreachable server), or an invalid workspace
+       connection settings, an unreachable server, --locks without -d), or an
+       invalid workspace
   130  interrupted";
 
 #[derive(Debug, Parser)]
