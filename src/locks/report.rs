@@ -19,7 +19,7 @@
 //! 5. Then, outside any transaction, so that the figures are the
 //!    database's as it is: each reported relation's size
 //!    (`pg_total_relation_size`) and rows (`reltuples`, or `count(*)` when
-//!    the table was never analysed and is at most 64 MB).
+//!    the estimate is none or 0 and the table is at most 64 MB).
 //!
 //! ACCESS EXCLUSIVE on a table with rows is flagged: it blocks every read
 //! and write of the table for as long as the change's transaction lasts.
@@ -445,10 +445,11 @@ fn figures_of(
     };
     let size: Option<i64> = row.get(0);
     let reltuples: f64 = row.get(1);
-    if reltuples >= 0.0 && !(reltuples == 0.0 && size.unwrap_or(0) > 8192 * 2) {
+    if reltuples > 0.0 {
         return Ok((size, Some(reltuples.round() as i64), false));
     }
-    // Never analysed (-1, or 0 with pages since PostgreSQL 13): count when cheap.
+    // Never analysed (-1 since PostgreSQL 14, 0 before), or an estimate of
+    // no rows, which is cheap to check: count when the table is small.
     if matches!(relkind, "r" | "m" | "p") && size.is_some_and(|s| s <= COUNT_LIMIT_BYTES) {
         let count: i64 = client
             .query_one(&format!("SELECT count(*) FROM {name}"), &[])
