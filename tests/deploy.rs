@@ -11,7 +11,7 @@ use std::time::Duration;
 /// Wait (up to 10 s) until another session runs a query containing `text`.
 fn wait_until_running(db: &TestDb, text: &str) {
     let sql = format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%{text}%' AND pid <> pg_backend_pid()"
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%{text}%' AND pid <> pg_backend_pid()"
     );
     for _ in 0..200 {
         if count(db, &sql) > 0 {

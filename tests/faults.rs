@@ -89,7 +89,7 @@ fn session_terminated_mid_change_fails_cleanly_and_the_next_run_converges() {
         let n = count(
             &db,
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-             WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()",
+             WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()",
         );
         if n == 0 {
             std::thread::sleep(Duration::from_millis(50));

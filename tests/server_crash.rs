@@ -38,7 +38,7 @@ fn deploy_survives_a_server_crash_and_restart() {
         .unwrap();
     let mut backend = None;
     for _ in 0..200 {
-        backend = db.value("SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()");
+        backend = db.value("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()");
         if backend.is_some() {
             break;
         }
