@@ -3,7 +3,8 @@
 -- inserts (add_job and plain INSERT), deletes (complete_job,
 -- complete_jobs, plain DELETE), moves (keyed add_job, plain UPDATE,
 -- to and from NULL), the queue row disappears with its last job,
--- queue-less jobs never create rows, TRUNCATE empties job_queues.
+-- queue-less jobs never create rows, a forged app_jobs.touched_queues
+-- creates none, TRUNCATE empties job_queues.
 --
 -- Run by tests/app_jobs.rs through common::run_sql_file, which sends
 -- tests/sql/prelude.sql (the checks ok, eq and raises) and this file as one
@@ -87,6 +88,17 @@ BEGIN
   PERFORM pg_temp.ok(NOT EXISTS (SELECT 1 FROM app_jobs.job_queues WHERE job_count <= 0), 'no empty queue rows');
 END;
 $$;
+
+-- app_jobs.touched_queues is only a hint to the commit-time bookkeeping:
+-- names written into it by hand lock nothing new and create no queue row
+DO $t$ BEGIN
+  PERFORM set_config('app_jobs.touched_queues', '{forged-1,forged-2}', true);
+  PERFORM app_jobs.add_job('00000000-0000-0000-0000-000000000006', 't', queue_name := 'real-06');
+END $t$;
+DO $t$ BEGIN
+  PERFORM pg_temp.ok(NOT EXISTS (SELECT 1 FROM app_jobs.job_queues WHERE queue_name LIKE 'forged-%'), 'a forged touched_queues creates no queue row');
+  PERFORM pg_temp.eq((SELECT job_count FROM app_jobs.job_queues WHERE queue_name = 'real-06'), 1, 'the real queue is counted');
+END $t$;
 
 TRUNCATE app_jobs.jobs;
 DO $t$ BEGIN

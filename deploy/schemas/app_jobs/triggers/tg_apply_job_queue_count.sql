@@ -22,8 +22,9 @@ BEGIN;
 --
 -- Each call then applies its own row's change, which it takes from the
 -- trigger's OLD/NEW row, never from the setting: a session can write the
--- setting, but can only make the first call lock more rows, not change a
--- count.  A deleted job that was locked releases its queue's lock, if the
+-- setting, but can only make the first call lock more existing rows, not
+-- change a count or create a queue row (a missing row is created early only
+-- for a queue with a runnable job this transaction can see).  A deleted job that was locked releases its queue's lock, if the
 -- same worker still holds it (complete_job, complete_claimed_jobs).  A
 -- queue's row goes with its last job unless the queue is paused.
 CREATE FUNCTION app_jobs.tg_apply_job_queue_count()
@@ -43,8 +44,13 @@ BEGIN
     IF cardinality(v_touched) > 1 THEN
       FOR v_queue IN SELECT t.q FROM unnest(v_touched) AS t(q) ORDER BY t.q COLLATE "C" LOOP
         PERFORM 1 FROM app_jobs.job_queues AS q WHERE q.queue_name = v_queue FOR NO KEY UPDATE;
-        IF NOT FOUND THEN
-          -- a new queue: its row, inserted now, is locked by this transaction
+        -- a new queue that this transaction gave a runnable job (the
+        -- setting is only a hint: a name without such a job gets no row):
+        -- its row, inserted now, is locked by this transaction
+        IF NOT FOUND AND (SELECT j.id FROM app_jobs.jobs AS j
+                           WHERE j.queue_name = v_queue AND j.locked_at IS NULL
+                             AND j.attempts < j.max_attempts
+                           ORDER BY j.queue_name LIMIT 1) IS NOT NULL THEN
           INSERT INTO app_jobs.job_queues AS q (queue_name, job_count)
           VALUES (v_queue, 0)
           ON CONFLICT (queue_name) DO NOTHING;
