@@ -428,12 +428,12 @@ impl Executor<'_> {
         if item.outside {
             self.step_outside()?;
             before(self, item)?;
-            self.run_change_outside(item, progress)?;
+            self.run_change(item, true, progress)?;
             self.enter(package)?;
         } else {
             self.enter(package)?;
             before(self, item)?;
-            self.run_change_inside(item, progress)?;
+            self.run_change(item, false, progress)?;
         }
         self.reset_session()?;
         self.ensure_begun()?;

@@ -170,24 +170,36 @@ fn is_lock_timeout(failure: &ScriptFailure) -> bool {
 }
 
 impl Executor<'_> {
-    /// The change's scripts in the open transaction; under a lock policy
-    /// after a savepoint, with the change's `lock_timeout`, run again
-    /// from the savepoint after a lock timeout while retries are left.
-    pub(super) fn run_change_inside(
+    /// The change's scripts, in the open transaction or (`outside`) outside
+    /// any, statement by statement. Under a lock policy: inside, after a
+    /// savepoint with the change's `lock_timeout`, run again from the
+    /// savepoint after a lock timeout while retries are left; outside, with
+    /// the `lock_timeout` for the session, run again only when nothing had
+    /// run yet and the statement that timed out is an ordinary one.
+    pub(super) fn run_change(
         &mut self,
         item: &Work,
+        outside: bool,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), Error> {
         let (package, change) = (item.package.name.as_str(), item.change.name.as_str());
         let files: Vec<&SqlFile> = item.undo_first.iter().copied().chain(item.script).collect();
         let Some(mut locks) = self.locks.take() else {
             for file in files {
-                self.run_in_transaction(package, change, file)
-                    .map_err(Error::ChangeFailed)?;
+                if outside {
+                    self.run_outside_transaction(package, change, file)
+                } else {
+                    self.run_in_transaction(package, change, file)
+                }
+                .map_err(Error::ChangeFailed)?;
             }
             return Ok(());
         };
-        let outcome = self.inside_with_retries(&mut locks, package, change, &files, progress);
+        let outcome = if outside {
+            self.outside_with_retries(&mut locks, package, change, &files, progress)
+        } else {
+            self.inside_with_retries(&mut locks, package, change, &files, progress)
+        };
         self.locks = Some(locks);
         outcome
     }
@@ -251,29 +263,6 @@ impl Executor<'_> {
             self.pause(locks, &failure, attempt, blockers, progress)?;
             attempt += 1;
         }
-    }
-
-    /// The change's statements outside a transaction, one by one; under a
-    /// lock policy with the change's `lock_timeout` for the session, run
-    /// again after a lock timeout only when nothing had run yet and the
-    /// statement that timed out is an ordinary one.
-    pub(super) fn run_change_outside(
-        &mut self,
-        item: &Work,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<(), Error> {
-        let (package, change) = (item.package.name.as_str(), item.change.name.as_str());
-        let files: Vec<&SqlFile> = item.undo_first.iter().copied().chain(item.script).collect();
-        let Some(mut locks) = self.locks.take() else {
-            for file in files {
-                self.run_outside_transaction(package, change, file)
-                    .map_err(Error::ChangeFailed)?;
-            }
-            return Ok(());
-        };
-        let outcome = self.outside_with_retries(&mut locks, package, change, &files, progress);
-        self.locks = Some(locks);
-        outcome
     }
 
     fn outside_with_retries(
